@@ -1,0 +1,90 @@
+# Antfarm top-level Makefile.
+#
+# Every component keeps its own rules in <dir>/module.mk; this file holds
+# only what they share: tool names, flags, the quiet-output helpers, the
+# BPF -> skeleton pipeline and the test runner.  Generated files (BPF
+# objects, skeletons, binaries) go to $(BUILD), never to git.
+#
+#   make            build everything
+#   make test       install missing packages, build, run the test suite
+#   make demo       agent + test guest on antfarm-blk, live process events
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make vmlinux    regenerate vmlinux.h from the running kernel's BTF
+#   V=1             show the commands
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
+            -Iinclude -I$(BUILD) -MMD -MP
+LDLIBS_BPF := -lbpf -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
+              -Wall -Wno-unused-function -MMD -MP
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Filled in by the module.mk fragments.
+BINS       :=
+TEST_PROGS :=
+DEPS_FILES :=
+
+.PHONY: all test demo install clean deps vmlinux accuracy bench-blk bench-sched
+all: build-all
+
+$(BUILD) $(BUILD)/bpf $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+# BPF object and skeleton from bpf/<name>.bpf.c
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux.h | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+include $(sort $(wildcard */module.mk tests/*/module.mk bench/*/module.mk))
+
+build-all: $(BINS) $(TEST_PROGS)
+
+# The dependency step: installs the Debian 12 packages the build and the
+# tests need, once.  Cheap when everything is present.
+deps:
+	$(Q)sh mk/deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory build-all
+	$(Q)sh tests/run-tests.sh $(TEST_PROGS)
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+install: build-all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	for b in $(BINS); do case $$b in \
+	  *antfarm-agent|*antfarm-blk) install -m 0755 $$b $(DESTDIR)$(PREFIX)/sbin/ ;; \
+	  *) install -m 0755 $$b $(DESTDIR)$(PREFIX)/bin/ ;; esac; done
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

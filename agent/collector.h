@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The collector: the agent's side of the BPF programs.  It probes the host,
+ * loads and attaches the programs that apply, and hands ring-buffer records
+ * to the agent's event loop.  The agent core (socket, subscribers, JSON)
+ * knows nothing of libbpf beyond this header.
+ */
+#ifndef ANTFARM_COLLECTOR_H
+#define ANTFARM_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "antfarm_abi.h"
+
+struct af_collector;
+
+/* What kind of host this is, as detected at start-up. */
+enum af_host_kind {
+	AF_HOST_UNKNOWN = 0,
+	AF_HOST_PVM,		/* kvm_pvm: guest kernel emulated, shadow MMU */
+	AF_HOST_VMX_EPT,	/* kvm_intel, ept=1 */
+	AF_HOST_VMX_SHADOW,	/* kvm_intel, ept=0 */
+	AF_HOST_SVM_NPT,	/* kvm_amd, npt=1 */
+	AF_HOST_SVM_SHADOW,	/* kvm_amd, npt=0 */
+};
+
+struct af_collector_opts {
+	int verbose;
+	uint64_t idle_timeout_ns;	/* exit-by-idle where teardown is invisible; 0 = default */
+	int want_switch;		/* emit SWITCH records (they are the bulk) */
+	enum af_host_kind force_host;	/* tests: pretend to be this host kind (0 = detect) */
+};
+
+/* Called for every ring-buffer record; return non-zero to stop this poll. */
+typedef int (*af_event_cb)(void *ctx, const struct af_event *ev);
+
+/* Probe, load, attach.  On failure returns -errno and writes a sentence
+ * that tells the user what is missing and what to do into err. */
+int af_collector_open(struct af_collector **out, const struct af_collector_opts *o,
+		      char *err, size_t errlen);
+void af_collector_close(struct af_collector *c);
+
+/* An fd that becomes readable when records are waiting (epoll it). */
+int af_collector_fd(struct af_collector *c);
+
+/* Consume what is waiting, calling cb for each record; returns count or -errno. */
+int af_collector_poll(struct af_collector *c, af_event_cb cb, void *ctx);
+
+/* Periodic work (idle-timeout exits etc.); call about once a second. */
+void af_collector_tick(struct af_collector *c, uint64_t now_ns);
+
+enum af_host_kind af_collector_host(const struct af_collector *c);
+const char *af_host_kind_name(enum af_host_kind k);
+
+/* One live or recently exited process, read from the BPF maps. */
+struct af_proc_info {
+	uint64_t vm_key;
+	uint32_t vm_pid;
+	uint32_t gen;
+	uint64_t as;
+	uint64_t first_ns, last_ns;	/* first and last seen, CLOCK_MONOTONIC */
+	uint64_t run_ns;		/* accumulated CPU time */
+	uint64_t switches;		/* switches into this address space */
+	uint32_t last_vcpu;
+	uint32_t live;			/* 1 live, 0 exited */
+	uint16_t exit_reason;
+	uint16_t flags;
+};
+typedef int (*af_proc_cb)(void *ctx, const struct af_proc_info *p);
+int af_collector_foreach_proc(struct af_collector *c, af_proc_cb cb, void *ctx);
+
+struct af_vm_info {
+	uint64_t vm_key;
+	uint32_t vm_pid;
+	uint32_t nvcpus;
+	uint32_t live_procs;
+	uint32_t fidelity;		/* enum af_fidelity */
+	uint64_t first_ns, last_ns;
+};
+typedef int (*af_vm_cb)(void *ctx, const struct af_vm_info *v);
+int af_collector_foreach_vm(struct af_collector *c, af_vm_cb cb, void *ctx);
+
+/* Prometheus text: reserve failures and bpf_stats run count/time per
+ * program, events by type as the BPF side counted them. */
+void af_collector_metrics(struct af_collector *c, FILE *out);
+
+/* A sentence about fidelity on this host, e.g. the ept=0 advice. */
+const char *af_collector_fidelity_note(const struct af_collector *c);
+
+#endif

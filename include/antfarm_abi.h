@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The ABI shared by the BPF programs (bpf/) and antfarm-agent: ring-buffer
+ * records and the map value layouts the agent reads.  Fixed-width types
+ * only, explicit enum values, sizes checked at compile time on both sides.
+ * Append fields; never reorder or resize existing ones.
+ */
+#ifndef ANTFARM_ABI_H
+#define ANTFARM_ABI_H
+
+#ifdef __VMLINUX_H__
+/* BPF side: types come from vmlinux.h */
+#else
+#include <linux/types.h>
+#endif
+
+#define AF_ABI_VERSION 1
+
+/* Ring-buffer record types. */
+enum af_ev_type {
+	AF_EV_CREATE  = 1,	/* new address space (or new generation of a root) */
+	AF_EV_EXIT    = 2,	/* address space ended; reason in af_event.reason */
+	AF_EV_SWITCH  = 3,	/* vCPU switched from one address space to another */
+	AF_EV_VM_EXIT = 4,	/* the VM was destroyed */
+	AF_EV_NOTIFY  = 5,	/* guest wrote a device doorbell (MMIO/PIO) */
+	AF_EV_VM_NEW  = 6,	/* first sight of a VM */
+};
+
+/* Why an address space ended. */
+enum af_exit_reason {
+	AF_EXIT_NONE   = 0,
+	AF_EXIT_ZAP    = 1,	/* root torn down by guest writes to it */
+	AF_EXIT_VM     = 2,	/* the VM was destroyed */
+	AF_EXIT_IDLE   = 3,	/* not seen for the idle timeout (host cannot see teardown) */
+	AF_EXIT_REUSED = 4,	/* root page came back as a new process without a visible teardown */
+};
+
+/* How much of a VM's CR3 traffic the host can see. */
+enum af_fidelity {
+	AF_FID_NONE    = 0,	/* no CR3 source (Intel EPT without cached CR3) */
+	AF_FID_SAMPLED = 1,	/* CR3 sampled at exits/emulation: switches between samples are missed */
+	AF_FID_FULL    = 2,	/* every CR3 load is seen (kvm_cr under shadow paging, emulated CR3 writes) */
+};
+
+/* Which signal produced an observation (for stats and fidelity). */
+enum af_source {
+	AF_SRC_NONE      = 0,
+	AF_SRC_EMULATE   = 1,	/* kvm:kvm_emulate_insn, vcpu->arch.cr3 */
+	AF_SRC_CR        = 2,	/* kvm:kvm_cr write to CR3 */
+	AF_SRC_EXIT      = 3,	/* kvm:kvm_exit / kvm_entry sampling */
+	AF_SRC_MMU_GET   = 4,	/* kvmmmu:kvm_mmu_get_page (root) */
+	AF_SRC_MMU_ZAP   = 5,	/* kvmmmu:kvm_mmu_prepare_zap_page (root) */
+	AF_SRC_MMIO      = 6,	/* kvm:kvm_mmio / kvm_fast_mmio */
+	AF_SRC_PIO       = 7,	/* kvm:kvm_pio */
+	AF_SRC_REPLAY    = 8,	/* injected through BPF_PROG_TEST_RUN (tests) */
+};
+
+/*
+ * One ring-buffer record.  'as' is the canonical address-space id: the
+ * guest-physical address of the page-table root with PCID (bits 0-11),
+ * NOFLUSH (bit 63) and LAM bits stripped, the user half of a KPTI pair
+ * folded onto its kernel half.  (as, gen) names one process for the life
+ * of the VM.
+ */
+struct af_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 vm_key;		/* struct kvm * of the VM, opaque, unique while it lives */
+	__u64 as;		/* CREATE/EXIT/SWITCH(to)/NOTIFY: the address space */
+	__u64 from_as;		/* SWITCH: previous address space (0 = none yet) */
+	__u64 run_ns;		/* EXIT: accumulated CPU time of the process */
+	__u64 addr;		/* NOTIFY: guest-physical MMIO address or port */
+	__u64 value;		/* NOTIFY: value written (virtio: queue index) */
+	__u32 vm_pid;		/* VMM process (tgid) */
+	__u32 vcpu;		/* vCPU id, or ~0u when not tied to a vCPU */
+	__u32 gen;		/* generation of 'as' */
+	__u32 from_gen;		/* SWITCH: generation of from_as */
+	__u16 type;		/* enum af_ev_type */
+	__u16 reason;		/* EXIT: enum af_exit_reason */
+	__u16 source;		/* enum af_source */
+	__u16 flags;		/* AF_EVF_* */
+	__u64 seq;		/* per-ring sequence number, for loss detection */
+};
+
+#define AF_EVF_KPTI	0x1	/* the process uses a KPTI root pair */
+#define AF_EVF_PCID	0x2	/* the guest uses PCIDs */
+
+#define AF_EVENT_SIZE 88
+#define AF_VCPU_NONE  0xffffffffu
+
+#ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct af_event) == AF_EVENT_SIZE, "af_event ABI size");
+#endif
+
+#endif /* ANTFARM_ABI_H */
