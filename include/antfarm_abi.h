@@ -91,4 +91,25 @@ struct af_event {
 _Static_assert(sizeof(struct af_event) == AF_EVENT_SIZE, "af_event ABI size");
 #endif
 
+
+/*
+ * Replay: the "af_replay" raw_tp program is loaded by the agent but never
+ * attached.  Tests feed it normalized observations through
+ * BPF_PROG_TEST_RUN with a context of AF_REPLAY_NARGS u64 arguments; it
+ * runs the same state machine as the tracepoint programs, on the live maps
+ * and ring buffer.  args[0] = enum af_obs_kind, [1] = vm_key, [2] = vm_pid,
+ * [3] = vcpu, [4] = a, [5] = b, [6] = c, [7] = ts_ns (0: now).
+ */
+enum af_obs_kind {
+	AF_OBS_CR3        = 1,	/* a = CR3 value loaded on vcpu (raw, with PCID/NOFLUSH bits),
+				 * b = enum af_source it would come from */
+	AF_OBS_ROOT_GET   = 2,	/* a = root gfn, b = created, c = role word */
+	AF_OBS_ROOT_ZAP   = 3,	/* a = root gfn, b = root_count, c = role word */
+	AF_OBS_VM_DESTROY = 4,	/* the VM is gone */
+	AF_OBS_NOTIFY     = 5,	/* a = doorbell address, b = value written, c = enum af_source */
+	AF_OBS_TICK       = 6,	/* idle-timeout sweep at ts */
+};
+#define AF_REPLAY_NARGS 8
+#define AF_REPLAY_PROG  "af_replay"
+
 #endif /* ANTFARM_ABI_H */
