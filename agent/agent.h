@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The agent core: one epoll loop over the collector's ring buffer, a
+ * signalfd, a 1 s timerfd, the listening socket and its clients.  Every fd
+ * in the epoll set carries a struct af_watch whose handler runs when it is
+ * ready.
+ */
+#ifndef AF_AGENT_H
+#define AF_AGENT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "collector.h"
+#include "json.h"
+#include "outq.h"
+#include "proto.h"
+
+struct af_agent;
+
+struct af_watch {
+	void (*fn)(struct af_agent *a, struct af_watch *w, uint32_t events);
+	int fd;
+};
+
+struct af_client {
+	struct af_watch w;
+	struct af_client *prev, *next;
+	int state;			/* CL_* in server.c */
+	struct af_request req;
+	char *in;			/* request bytes until the first newline */
+	size_t inlen;
+	struct outq q;
+	uint64_t deadline_ns;		/* request or (for replies) drain deadline */
+	uint32_t epoll_mask;
+	unsigned long id;
+};
+
+struct af_hint_conn;
+
+struct af_agent_opts {
+	const char *socket_path;
+	int max_clients;
+	size_t queue_limit;		/* bytes per subscriber */
+	uint64_t request_timeout_ns;	/* a client must send its request within this */
+	uint64_t reply_timeout_ns;	/* a command reply must drain within this */
+	const char **hint_paths;
+	int nhints;
+};
+
+struct af_agent {
+	struct af_agent_opts o;
+	struct af_collector *col;
+	int epfd;
+	struct af_watch listen_w, signal_w, timer_w, ring_w;
+	int stop;
+	ino_t sock_ino;			/* to remove only our own socket file */
+	struct af_client *clients;
+	struct af_client *dead;		/* closed, freed after the epoll batch */
+	int nclients, nsubscribers;
+	unsigned long next_client_id;
+	struct sbuf ev_line;		/* scratch: the current event's JSON */
+	struct af_hint_conn *hints;
+	/* counters for stats and metrics */
+	uint64_t events[16];		/* by enum af_ev_type (0: unknown) */
+	uint64_t clients_total, bad_requests, sub_dropped, client_timeouts;
+	uint64_t start_ns;
+};
+
+uint64_t af_now_ns(void);
+int af_watch_add(struct af_agent *a, struct af_watch *w, uint32_t events);
+int af_watch_mod(struct af_agent *a, struct af_watch *w, uint32_t events);
+
+/* server.c: the listening socket and its clients */
+int server_open(struct af_agent *a, char *err, size_t errlen);
+void server_close(struct af_agent *a);
+void server_event(struct af_agent *a, const struct af_event *ev);
+void server_flush(struct af_agent *a);
+void server_tick(struct af_agent *a, uint64_t now_ns);
+void server_reap(struct af_agent *a);
+
+/* commands.c: replies to ps, vms, stats, metrics */
+void cmd_reply(struct af_agent *a, const struct af_request *req, struct sbuf *out);
+
+/* hints.c: process hints to antfarm-blk backends */
+int hints_open(struct af_agent *a);
+void hints_event(struct af_agent *a, const struct af_event *ev);
+void hints_tick(struct af_agent *a, uint64_t now_ns);
+void hints_metrics(struct af_agent *a, FILE *out);
+void hints_close(struct af_agent *a);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A subscriber's output queue: bytes waiting for a non-blocking socket.
+ * Events are droppable: when taking one would pass the limit it is
+ * dropped and counted, and once the queue has room again the subscriber
+ * first gets {"event":"lost","count":N} so that loss is never silent.
+ * Replies to commands are not droppable (they are bounded by the table).
+ */
+#ifndef AF_OUTQ_H
+#define AF_OUTQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct outq {
+	char *buf;
+	size_t head, tail, cap;
+	size_t limit;		/* max queued bytes for droppable data */
+	uint64_t lost;		/* dropped since the last lost line */
+	uint64_t lost_total;
+};
+
+void outq_init(struct outq *q, size_t limit);
+void outq_free(struct outq *q);
+static inline size_t outq_len(const struct outq *q) { return q->tail - q->head; }
+
+/* Queue a droppable event line; returns 0, or -1 if it was dropped. */
+int outq_push_event(struct outq *q, const char *data, size_t n);
+/* Queue data regardless of the limit; -1 only when out of memory. */
+int outq_push(struct outq *q, const char *data, size_t n);
+/* Write what fits to fd; returns 0 (drained or would block) or -errno.
+ * After draining, a pending lost count is queued and written too. */
+int outq_flush(struct outq *q, int fd);
+
+#endif
