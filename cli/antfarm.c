@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * antfarm: the command-line client of antfarm-agent.  It sends one request
+ * line over the agent's Unix socket and prints the JSON lines that come
+ * back, as a table or (--json) unchanged.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include "../agent/json.h"
+
+#define DEFAULT_SOCKET "/run/antfarm/agent.sock"
+
+static const char usage_text[] =
+"NAME\n"
+"    antfarm - show the processes of KVM guests, as inferred by antfarm-agent\n"
+"\n"
+"SYNOPSIS\n"
+"    antfarm [--socket PATH] ps [--vm PID] [--json]\n"
+"    antfarm [--socket PATH] watch [--vm PID] [--events LIST] [--json]\n"
+"    antfarm [--socket PATH] vms [--json]\n"
+"    antfarm [--socket PATH] stats [--json]\n"
+"\n"
+"COMMANDS\n"
+"    ps      guest processes (address spaces): VM (the VMM's pid), AS (page-table\n"
+"            root), GEN (generation: a reused root is a new process), STATE,\n"
+"            FIRST SEEN, CPU TIME, SWITCHES (into it), LAST VCPU\n"
+"    watch   follow events as they happen until interrupted; LIST is a comma-\n"
+"            separated subset of create,exit,switch,vm-exit,notify,vm-new\n"
+"            (default create,exit,vm-exit)\n"
+"    vms     VMs with their vCPUs, live processes and fidelity (full: every\n"
+"            CR3 load is seen; sampled: CR3 seen at exits only; none)\n"
+"    stats   the agent's metrics in Prometheus text format (--json: a summary)\n"
+"\n"
+"OPTIONS\n"
+"    -s, --socket PATH   the agent's socket (default " DEFAULT_SOCKET ",\n"
+"                        or $ANTFARM_SOCKET)\n"
+"    --vm PID            only the VM whose VMM process is PID\n"
+"    --json              print the agent's JSON lines unchanged\n"
+"    -h, --help          this text\n"
+"\n"
+"EXAMPLES\n"
+"    antfarm ps                          # every guest process on this host\n"
+"    antfarm ps --vm 4242 --json         # one VM, machine-readable\n"
+"    antfarm watch --events create,exit  # process creation and exit, live\n"
+"    antfarm watch --events switch --vm 4242 --json | head\n"
+"    antfarm vms                         # fidelity per VM\n"
+"    antfarm stats | grep dropped        # is anything being lost?\n";
+
+struct opts {
+	const char *socket;
+	unsigned long vm;
+	const char *events;
+	int json;
+};
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("antfarm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static int agent_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		die("socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	if (errno == EACCES)
+		die("cannot connect to %s: %s — run as root or as a member of the "
+		    "socket's group", path, strerror(errno));
+	die("cannot connect to %s: %s — is antfarm-agent running? start it with: "
+	    "sudo antfarm-agent", path, strerror(errno));
+}
+
+static void send_request(int fd, const char *line)
+{
+	size_t n = strlen(line), off = 0;
+
+	while (off < n) {
+		ssize_t w = send(fd, line + off, n - off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			die("sending the request: %s", strerror(errno));
+		}
+		off += w;
+	}
+}
+
+/* Line reader over the socket. */
+struct reader {
+	int fd;
+	char buf[1 << 16];
+	size_t start, end;
+};
+
+/* Returns a NUL-terminated line without '\n', or NULL at end of stream. */
+static char *read_line(struct reader *r)
+{
+	for (;;) {
+		char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+		if (nl) {
+			char *line = r->buf + r->start;
+			*nl = 0;
+			r->start = nl + 1 - r->buf;
+			return line;
+		}
+		if (r->start) {
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		}
+		if (r->end == sizeof(r->buf))
+			die("line from the agent too long");
+		ssize_t n = read(r->fd, r->buf + r->end, sizeof(r->buf) - r->end);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("reading from the agent: %s", strerror(errno));
+		if (n == 0)
+			return NULL;
+		r->end += n;
+	}
+}
+
+/* Parse a line; an {"error":...} line from the agent ends the program. */
+static void parse_line(const char *line, struct json_obj *o)
+{
+	char err[128];
+	const char *msg;
+
+	if (json_parse_object(line, strlen(line), o, err, sizeof(err)))
+		die("unexpected line from the agent (%s): %.200s", err, line);
+	if ((msg = json_get_str(o, "error")))
+		die("the agent refused the request: %s", msg);
+}
+
+static uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* A CLOCK_MONOTONIC time as wall-clock HH:MM:SS(.mmm). */
+static void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis)
+{
+	struct timespec rt;
+	struct tm tm;
+	int64_t ago = (int64_t)(now_mono_ns() - mono_ns);
+	int64_t wall;
+	time_t sec;
+
+	if (!mono_ns) {
+		snprintf(out, size, "-");
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &rt);
+	wall = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - ago;
+	sec = wall / 1000000000;
+	localtime_r(&sec, &tm);
+	if (millis)
+		snprintf(out, size, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int)(wall % 1000000000 / 1000000));
+	else
+		snprintf(out, size, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void fmt_dur(char *out, size_t size, uint64_t ns)
+{
+	if (ns < 1000000)
+		snprintf(out, size, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(out, size, "%.1fms", ns / 1e6);
+	else
+		snprintf(out, size, "%.2fs", ns / 1e9);
+}
+
+static const char *str_or(const struct json_obj *o, const char *k, const char *def)
+{
+	const char *s = json_get_str(o, k);
+
+	return s ? s : def;
+}
+
+/* Read a command reply up to its end marker, handing each row to fn. */
+static unsigned read_rows(struct reader *r, const char *cmd, const struct opts *op,
+			  void (*fn)(const struct json_obj *o), struct json_obj *end)
+{
+	unsigned rows = 0;
+	char *line;
+
+	while ((line = read_line(r))) {
+		struct json_obj o;
+		parse_line(line, &o);
+		if (json_get_str(&o, "end")) {
+			*end = o;
+			return rows;
+		}
+		if (op->json) {
+			puts(line);
+		} else {
+			fn(&o);
+		}
+		rows++;
+		json_obj_free(&o);
+	}
+	die("the agent's %s reply was cut short (no end marker)", cmd);
+}
+
+static void ps_row(const struct json_obj *o)
+{
+	char first[16], cpu[16], state[24], vcpu[12] = "-";
+	const char *st = str_or(o, "state", "?");
+
+	fmt_time(first, sizeof(first), json_get_u64(o, "first_ns", 0), 0);
+	fmt_dur(cpu, sizeof(cpu), json_get_u64(o, "run_ns", 0));
+	if (json_get(o, "reason"))
+		snprintf(state, sizeof(state), "%s(%s)", st, str_or(o, "reason", "?"));
+	else
+		snprintf(state, sizeof(state), "%s", st);
+	if (json_get(o, "last_vcpu"))
+		snprintf(vcpu, sizeof(vcpu), "%llu",
+			 (unsigned long long)json_get_u64(o, "last_vcpu", 0));
+	printf("%-8llu %-18s %4llu %-13s %-10s %9s %9llu %9s\n",
+	       (unsigned long long)json_get_u64(o, "vm", 0), str_or(o, "as", "?"),
+	       (unsigned long long)json_get_u64(o, "gen", 0), state, first, cpu,
+	       (unsigned long long)json_get_u64(o, "switches", 0), vcpu);
+}
+
+static int cmd_ps(int fd, const struct opts *op)
+{
+	struct reader *r = calloc(1, sizeof(*r));
+	struct json_obj end;
+	char req[64];
+
+	if (op->vm)
+		snprintf(req, sizeof(req), "{\"cmd\":\"ps\",\"vm\":%lu}\n", op->vm);
+	else
+		snprintf(req, sizeof(req), "{\"cmd\":\"ps\"}\n");
+	send_request(fd, req);
+	r->fd = fd;
+	if (!op->json)
+		printf("%-8s %-18s %4s %-13s %-10s %9s %9s %9s\n", "VM", "AS", "GEN", "STATE",
+		       "FIRST SEEN", "CPU TIME", "SWITCHES", "LAST VCPU");
+	read_rows(r, "ps", op, ps_row, &end);
+	json_obj_free(&end);
+	free(r);
+	return 0;
+}
+
+static void vm_row(const struct json_obj *o)
+{
+	char first[16];
+
+	fmt_time(first, sizeof(first), json_get_u64(o, "first_ns", 0), 0);
+	printf("%-8llu %-18s %5llu %6llu %-9s %-10s\n",
+	       (unsigned long long)json_get_u64(o, "vm", 0), str_or(o, "vm_key", "?"),
+	       (unsigned long long)json_get_u64(o, "vcpus", 0),
+	       (unsigned long long)json_get_u64(o, "live", 0), str_or(o, "fidelity", "?"), first);
+}
+
+static int cmd_vms(int fd, const struct opts *op)
+{
+	struct reader *r = calloc(1, sizeof(*r));
+	struct json_obj end;
+
+	send_request(fd, "{\"cmd\":\"vms\"}\n");
+	r->fd = fd;
+	if (!op->json)
+		printf("%-8s %-18s %5s %6s %-9s %-10s\n", "VM", "KVM", "VCPUS", "LIVE",
+		       "FIDELITY", "FIRST SEEN");
+	read_rows(r, "vms", op, vm_row, &end);
+	if (!op->json) {
+		printf("host: %s\n", str_or(&end, "host", "?"));
+		if (str_or(&end, "note", "")[0])
+			printf("note: %s\n", str_or(&end, "note", ""));
+	}
+	json_obj_free(&end);
+	free(r);
+	return 0;
+}
+
+static int cmd_stats(int fd, const struct opts *op)
+{
+	struct reader *r = calloc(1, sizeof(*r));
+	char *line;
+
+	send_request(fd, op->json ? "{\"cmd\":\"stats\"}\n" : "{\"cmd\":\"metrics\"}\n");
+	r->fd = fd;
+	while ((line = read_line(r))) {
+		if (op->json) {
+			struct json_obj o;
+			parse_line(line, &o);
+			int end = json_get_str(&o, "end") != NULL;
+			json_obj_free(&o);
+			if (end)
+				goto done;
+		} else if (!strcmp(line, "# EOF")) {
+			goto done;
+		} else if (line[0] == '{') {
+			struct json_obj o;
+			parse_line(line, &o);	/* dies on {"error":...} */
+			json_obj_free(&o);
+		}
+		puts(line);
+	}
+	die("the agent's stats reply was cut short");
+done:
+	free(r);
+	return 0;
+}
+
+static void watch_line(const struct json_obj *o)
+{
+	const char *ev = str_or(o, "event", "?");
+	char t[20], cpu[16];
+
+	if (!strcmp(ev, "lost")) {
+		printf("%-12s %-8s lost     %llu events (this client read too slowly)\n", "", "",
+		       (unsigned long long)json_get_u64(o, "count", 0));
+		return;
+	}
+	fmt_time(t, sizeof(t), json_get_u64(o, "ts_ns", 0), 1);
+	printf("%-12s %-8llu %-8s", t, (unsigned long long)json_get_u64(o, "vm", 0), ev);
+	if (!strcmp(ev, "switch")) {
+		printf(" %s:%llu -> %s:%llu", str_or(o, "from", "?"),
+		       (unsigned long long)json_get_u64(o, "from_gen", 0), str_or(o, "to", "?"),
+		       (unsigned long long)json_get_u64(o, "to_gen", 0));
+	} else if (json_get(o, "as")) {
+		printf(" %s gen %llu", str_or(o, "as", "?"),
+		       (unsigned long long)json_get_u64(o, "gen", 0));
+	}
+	if (json_get(o, "vcpu"))
+		printf(" vcpu %llu", (unsigned long long)json_get_u64(o, "vcpu", 0));
+	if (json_get(o, "reason")) {
+		fmt_dur(cpu, sizeof(cpu), json_get_u64(o, "run_ns", 0));
+		printf(" reason %s cpu %s", str_or(o, "reason", "?"), cpu);
+	}
+	if (json_get(o, "addr"))
+		printf(" addr %s value %llu", str_or(o, "addr", "?"),
+		       (unsigned long long)json_get_u64(o, "value", 0));
+	putchar('\n');
+}
+
+/* --events a,b,c -> ["a","b","c"]; names are checked by the agent. */
+static void events_json(char *out, size_t size, const char *list)
+{
+	size_t n = snprintf(out, size, "[");
+
+	for (const char *p = list; *p && n < size;) {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || strcspn(p, "\"\\") < len)
+			die("--events: bad list '%s' (example: create,exit,switch)", list);
+		n += snprintf(out + n, size - n, "%s\"%.*s\"", n > 1 ? "," : "", (int)len, p);
+		p += len + (p[len] == ',');
+	}
+	if (n + 2 >= size)
+		die("--events: list too long");
+	strcat(out, "]");
+}
+
+static int cmd_watch(int fd, const struct opts *op)
+{
+	struct reader *r = calloc(1, sizeof(*r));
+	char req[1024], ev[900] = "";
+	char *line;
+
+	if (op->events)
+		events_json(ev, sizeof(ev), op->events);
+	snprintf(req, sizeof(req), "{%s%s%s", ev[0] ? "\"events\":" : "", ev,
+		 ev[0] && op->vm ? "," : "");
+	if (op->vm)
+		snprintf(req + strlen(req), sizeof(req) - strlen(req), "\"vm\":%lu", op->vm);
+	strcat(req, "}\n");
+	send_request(fd, req);
+	r->fd = fd;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((line = read_line(r))) {
+		struct json_obj o;
+		parse_line(line, &o);
+		if (op->json)
+			puts(line);
+		else
+			watch_line(&o);
+		json_obj_free(&o);
+	}
+	die("the agent closed the connection");
+}
+
+static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_events)
+{
+	static const struct option longopts[] = {
+		{ "vm", required_argument, NULL, 'V' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'V':
+			errno = 0;
+			op->vm = strtoul(optarg, &end, 10);
+			if (errno || *end || !op->vm || op->vm > 0xffffffffUL || optarg[0] == '-')
+				die("--vm: '%s' is not a process id", optarg);
+			break;
+		case 'e':
+			if (!allow_events)
+				die("--events is only for watch");
+			op->events = optarg;
+			break;
+		case 'j':
+			op->json = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fputs("Try 'antfarm --help'.\n", stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s'\nTry 'antfarm --help'.", argv[optind]);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts op = { .socket = getenv("ANTFARM_SOCKET") };
+	const char *cmd;
+	int i = 1, fd;
+
+	if (!op.socket || !op.socket[0])
+		op.socket = DEFAULT_SOCKET;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if ((!strcmp(argv[i], "-s") || !strcmp(argv[i], "--socket")) && i + 1 < argc) {
+			op.socket = argv[++i];
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			op.socket = argv[i] + 9;
+		} else {
+			fprintf(stderr, "antfarm: unknown option '%s'\nTry 'antfarm --help'.\n", argv[i]);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		fputs("antfarm: missing command (ps, watch, vms, stats)\nTry 'antfarm --help'.\n",
+		      stderr);
+		return 2;
+	}
+	cmd = argv[i];
+	if (strcmp(cmd, "ps") && strcmp(cmd, "watch") && strcmp(cmd, "vms") && strcmp(cmd, "stats")) {
+		fprintf(stderr, "antfarm: unknown command '%s' (ps, watch, vms, stats)\n"
+			"Try 'antfarm --help'.\n", cmd);
+		return 2;
+	}
+	parse_sub_args(argc - i, argv + i, &op, !strcmp(cmd, "watch"));
+	if (op.vm && (!strcmp(cmd, "vms") || !strcmp(cmd, "stats")))
+		die("--vm is only for ps and watch");
+	fd = agent_connect(op.socket);
+	if (!strcmp(cmd, "ps"))
+		return cmd_ps(fd, &op);
+	if (!strcmp(cmd, "vms"))
+		return cmd_vms(fd, &op);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(fd, &op);
+	return cmd_watch(fd, &op);
+}
