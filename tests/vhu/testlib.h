@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Shared cases of the vhu tests: protocol + data, read-only, range checks. */
+#ifndef ANTFARM_VHU_TESTLIB_H
+#define ANTFARM_VHU_TESTLIB_H
+
+#include <stdio.h>
+
+#include "backend.h"
+#include "vhu.h"
+
+extern int test_fails;
+
+#define CHECK(cond, ...) do {						\
+	if (!(cond)) {							\
+		printf("FAIL %s:%d: ", __func__, __LINE__);		\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+		test_fails++;						\
+	}								\
+} while (0)
+
+#define TEST_DISK_SIZE (64ull << 20)
+
+/* Exit 77 with the reason as the last line. */
+void test_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* Start a back-end on a fresh disk; fails the test (exit 1) if it cannot. */
+void test_start(struct vhu_backend *b, enum vhu_backend_kind kind, const char *name,
+		unsigned nq, int writable, const char *const *extra, char *disk, size_t len);
+/* Fresh device with nq queues connected to b and set up like QEMU does. */
+int test_connect(struct vhu_dev *d, struct vhu_backend *b, unsigned nq, int inflight);
+void test_proto_data(enum vhu_backend_kind kind);
+void test_read_only(enum vhu_backend_kind kind);
+void test_out_of_range(struct vhu_dev *d);
+/* Back-end still running and a fresh connection does correct I/O. */
+void test_still_serves(struct vhu_backend *b, const char *after);
+int test_exit(const char *what);
+
+#endif
