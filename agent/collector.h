@@ -30,6 +30,7 @@ struct af_collector_opts {
 	uint64_t idle_timeout_ns;	/* exit-by-idle where teardown is invisible; 0 = default */
 	int want_switch;		/* emit SWITCH records (they are the bulk) */
 	enum af_host_kind force_host;	/* tests: pretend to be this host kind (0 = detect) */
+	uint32_t ringbuf_bytes;		/* ring-buffer size, power of 2 >= page size; 0 = 8 MiB */
 };
 
 /* Called for every ring-buffer record; return non-zero to stop this poll. */
@@ -87,5 +88,22 @@ void af_collector_metrics(struct af_collector *c, FILE *out);
 
 /* A sentence about fidelity on this host, e.g. the ept=0 advice. */
 const char *af_collector_fidelity_note(const struct af_collector *c);
+
+/* --- Added by the BPF side (tests, bench, runtime knobs) --- */
+
+/* Switch records on/off while running (e.g. only while a subscriber wants them). */
+void af_collector_set_want_switch(struct af_collector *c, int on);
+
+/* Run one observation through the "af_replay" program (BPF_PROG_TEST_RUN):
+ * args as in antfarm_abi.h.  Returns the program's return value or -errno. */
+int af_collector_replay(struct af_collector *c, const uint64_t args[AF_REPLAY_NARGS]);
+
+/* 1 if the program on tracepoint tp (e.g. "kvm_emulate_insn") is attached. */
+int af_collector_prog_attached(const struct af_collector *c, const char *tp);
+
+/* Counters summed over CPUs: reserve failures of program slot prog_id
+ * (enum af_prog_id) and events inferred of type (enum af_ev_type). */
+uint64_t af_collector_drops(struct af_collector *c, unsigned prog_id);
+uint64_t af_collector_events(struct af_collector *c, unsigned type);
 
 #endif

@@ -112,4 +112,95 @@ enum af_obs_kind {
 #define AF_REPLAY_NARGS 8
 #define AF_REPLAY_PROG  "af_replay"
 
+/* --- Appended for the BPF state machine (bpf/infer.h) --- */
+
+/* More replay observations (args as above). */
+#define AF_OBS_ZAP_ALL	7	/* fast zap-all (memslot change): a = kvm->arch.mmu_valid_gen before it */
+#define AF_OBS_VMM_EXIT	8	/* the VMM process (vm_pid) is gone: every VM it owns is destroyed */
+
+/*
+ * AF_OBS_ROOT_ZAP context, in the upper half of 'c' (the lower half is the
+ * role word): what the tracepoint program learned from the zap's context.
+ */
+#define AF_ZAPF_NOT_GUEST (1ull << 32)	/* not inside KVM_RUN of a vCPU: memslot, teardown, VMM */
+#define AF_ZAPF_GEN_SHIFT 40		/* sp->mmu_valid_gen in bits 40-47 */
+
+/* How kvm_exit/kvm_entry samples CR3 (BPF .rodata cfg_exit_mode). */
+enum af_exit_mode {
+	AF_EXITMODE_NONE = 0,
+	AF_EXITMODE_SVM  = 1,	/* AMD NPT: VMCB save.cr3 at every exit: always valid */
+	AF_EXITMODE_VMX  = 2,	/* Intel EPT: vcpu->arch.cr3 only when regs_avail has VCPU_EXREG_CR3 */
+};
+#define AF_VCPU_EXREG_CR3 19	/* enum kvm_reg, the same in every tree since 5.x */
+
+/* Program slots for the per-program counters (reserve failures). */
+enum af_prog_id {
+	AF_PROG_REPLAY = 0, AF_PROG_EMULATE, AF_PROG_ENTRY, AF_PROG_EXIT, AF_PROG_CR,
+	AF_PROG_MMU_GET, AF_PROG_MMU_ZAP, AF_PROG_ZAP_ALL, AF_PROG_UEXIT, AF_PROG_PFAULT,
+	AF_PROG_PEXIT, AF_PROG_MMIO, AF_PROG_FAST_MMIO, AF_PROG_PIO,
+	AF_PROG_MAX = 16,
+};
+#define AF_EV_MAX 8	/* slots of the events-by-type counter (index = enum af_ev_type) */
+
+/* Map layouts (BPF maps "procs", "vms", "vcpus"), read by the collector. */
+struct af_as_key {
+	__u64 vm_key;
+	__u64 as;		/* canonical root, KPTI-folded */
+};
+
+struct af_as_val {
+	__u64 first_ns, last_ns;
+	__u64 run_ns;
+	__u64 switches;		/* switches into this address space */
+	__u32 gen;
+	__u32 last_vcpu;
+	__u16 live;
+	__u16 reason;		/* enum af_exit_reason once !live */
+	__u16 flags;		/* AF_EVF_* */
+	__u16 _pad;
+	__u32 vm_pid;
+	__u32 _pad2;
+};
+
+#define AF_VMF_KPTI	0x1	/* KPTI root pairs seen: user half folded onto the kernel half */
+#define AF_VMF_SHADOW	0x2	/* shadow roots seen: teardown is visible */
+#define AF_VMF_ZAPALL	0x4	/* a fast zap-all happened; obsolete_gen is valid */
+#define AF_VMF_DEAD	0x8	/* destroyed */
+#define AF_VMF_SAMPLED	0x10	/* CR3 only sampled: idle timeout ends processes */
+
+struct af_vm_val {
+	__u64 first_ns, last_ns;
+	__u32 vm_pid;
+	__u32 nvcpus;
+	__u32 live_procs;
+	__u32 fidelity;		/* enum af_fidelity */
+	__u32 flags;		/* AF_VMF_* */
+	__u8 obsolete_gen;
+	__u8 root_level;
+	__u16 _pad;
+};
+
+struct af_vcpu_key {
+	__u64 vm_key;
+	__u32 vcpu;
+	__u32 _pad;
+};
+
+#define AF_VCF_PENDING 0x1	/* user half of a possible KPTI pair loaded, not yet confirmed */
+
+struct af_vcpu_val {
+	__u64 cur_as;		/* current address space, 0 = none yet */
+	__u64 since_ns;		/* when cur_as was loaded */
+	__u64 last_root;	/* last canonical root loaded, before KPTI folding */
+	__u64 pend_since;	/* AF_VCF_PENDING: when the user half was loaded */
+	__u32 cur_gen;
+	__u32 flags;
+};
+
+#ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct af_as_val) == 56, "af_as_val ABI size");
+_Static_assert(sizeof(struct af_vm_val) == 40, "af_vm_val ABI size");
+_Static_assert(sizeof(struct af_vcpu_val) == 40, "af_vcpu_val ABI size");
+#endif
+
 #endif /* ANTFARM_ABI_H */

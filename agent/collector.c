@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The collector: probes the host, loads the BPF programs that apply
+ * (probe-then-autoload), attaches them and hands ring-buffer records to
+ * the agent.  The inference itself runs in BPF (bpf/infer.h); this file
+ * only configures it and reads its maps.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "collector.h"
+#include "collector_host.h"
+#include "antfarm.skel.h"
+
+#define AF_DEFAULT_IDLE_NS	(300ull * 1000000000ull)
+#define AF_DEFAULT_RB_BYTES	(8u << 20)
+
+/* Which host kinds a program is useful on. */
+#define H_PVM		(1u << AF_HOST_PVM)
+#define H_VMX_EPT	(1u << AF_HOST_VMX_EPT)
+#define H_VMX_SH	(1u << AF_HOST_VMX_SHADOW)
+#define H_SVM_NPT	(1u << AF_HOST_SVM_NPT)
+#define H_SVM_SH	(1u << AF_HOST_SVM_SHADOW)
+#define H_UNKNOWN	(1u << AF_HOST_UNKNOWN)
+#define H_VENDOR	(H_VMX_EPT | H_VMX_SH | H_SVM_NPT | H_SVM_SH | H_UNKNOWN)
+#define H_SHADOW	(H_PVM | H_VMX_SH | H_SVM_SH | H_UNKNOWN)
+#define H_ALL		(H_VENDOR | H_PVM)
+
+struct af_prog_desc {
+	const char *tp;		/* tracepoint name (BTF typedef btf_trace_<tp>) */
+	unsigned id;		/* enum af_prog_id */
+	unsigned hosts;		/* H_* where it applies */
+	int cr3_source;		/* one of the programs that see CR3 */
+};
+
+/* Index = position of the program in the skeleton (see prog_of()). */
+static const struct af_prog_desc af_progs[] = {
+	{ "kvm_emulate_insn",		AF_PROG_EMULATE,   H_ALL,    1 },
+	{ "kvm_exit",			AF_PROG_EXIT,      H_VENDOR, 1 },
+	{ "kvm_entry",			AF_PROG_ENTRY,     H_VENDOR, 1 },
+	{ "kvm_cr",			AF_PROG_CR,        H_VENDOR, 1 },
+	{ "kvm_mmu_get_page",		AF_PROG_MMU_GET,   H_SHADOW, 0 },
+	{ "kvm_mmu_prepare_zap_page",	AF_PROG_MMU_ZAP,   H_SHADOW, 0 },
+	{ "kvm_mmu_zap_all_fast",	AF_PROG_ZAP_ALL,   H_SHADOW, 0 },
+	{ "kvm_userspace_exit",		AF_PROG_UEXIT,     H_ALL,    0 },
+	{ "kvm_page_fault",		AF_PROG_PFAULT,    H_ALL,    0 },
+	{ "sched_process_exit",		AF_PROG_PEXIT,     H_ALL,    0 },
+	{ "kvm_mmio",			AF_PROG_MMIO,      H_ALL,    0 },
+	{ "kvm_fast_mmio",		AF_PROG_FAST_MMIO, H_ALL,    0 },
+	{ "kvm_pio",			AF_PROG_PIO,       H_ALL,    0 },
+	{ NULL,				AF_PROG_REPLAY,    H_ALL,    0 },	/* af_replay */
+};
+#define AF_NPROGS (sizeof(af_progs) / sizeof(af_progs[0]))
+
+struct af_collector {
+	struct antfarm_bpf *skel;
+	struct ring_buffer *rb;
+	struct af_collector_opts opts;
+	struct af_host_info host;
+	int stats_fd;
+	af_event_cb cb;
+	void *cb_ctx;
+	int cb_count;
+	int stopped;
+	int attached[AF_NPROGS];
+	struct bpf_link *links[AF_NPROGS];
+	char note[256];
+};
+
+static struct bpf_program *prog_of(struct antfarm_bpf *s, size_t i)
+{
+	struct bpf_program *p[AF_NPROGS] = {
+		s->progs.af_emulate, s->progs.af_exit, s->progs.af_entry, s->progs.af_cr,
+		s->progs.af_mmu_get, s->progs.af_mmu_zap, s->progs.af_zap_all_fast,
+		s->progs.af_uexit, s->progs.af_pfault, s->progs.af_pexit, s->progs.af_mmio,
+		s->progs.af_fast_mmio, s->progs.af_pio, s->progs.af_replay,
+	};
+	return i < AF_NPROGS ? p[i] : NULL;
+}
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static int libbpf_quiet(enum libbpf_print_level l, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+static int libbpf_loud(enum libbpf_print_level l, const char *fmt, va_list ap)
+{
+	if (l == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Decide autoload per program from the host kind and the tracepoints in BTF. */
+static int choose_programs(struct af_collector *c, char *err, size_t errlen)
+{
+	unsigned hostbit = 1u << c->host.kind;
+	int ncr3 = 0;
+	size_t i;
+
+	for (i = 0; i < AF_NPROGS; i++) {
+		const struct af_prog_desc *d = &af_progs[i];
+		int want = (d->hosts & hostbit) != 0;
+
+		if (d->tp && want && !af_host_has_tp(&c->host, d->tp))
+			want = 0;
+		bpf_program__set_autoload(prog_of(c->skel, i), want);
+		c->attached[i] = want ? -1 : 0;	/* -1: to attach */
+		if (want && d->cr3_source)
+			ncr3++;
+		if (c->opts.verbose)
+			fprintf(stderr, "collector: %-26s %s\n", d->tp ? d->tp : "af_replay",
+				want ? "load" : "skip");
+	}
+	if (!ncr3 && !c->opts.force_host) {
+		set_err(err, errlen, "no KVM tracepoint that shows CR3 (kvm_emulate_insn, kvm_exit, "
+			"kvm_entry, kvm_cr) is in this kernel's BTF: load the kvm module "
+			"(modprobe kvm_intel or kvm_amd) or use a kernel with KVM tracepoints");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void configure(struct af_collector *c)
+{
+	struct antfarm_bpf *s = c->skel;
+	uint32_t rb = c->opts.ringbuf_bytes ? c->opts.ringbuf_bytes : AF_DEFAULT_RB_BYTES;
+
+	switch (c->host.kind) {
+	case AF_HOST_SVM_NPT:
+		s->rodata->cfg_exit_mode = AF_EXITMODE_SVM;
+		s->rodata->cfg_teardown_invisible = 1;
+		break;
+	case AF_HOST_VMX_EPT:
+		s->rodata->cfg_exit_mode = AF_EXITMODE_VMX;
+		s->rodata->cfg_teardown_invisible = 1;
+		break;
+	case AF_HOST_PVM:
+		s->rodata->cfg_emulate_full = 1;
+		break;
+	default:
+		break;
+	}
+	s->rodata->cfg_exit_vcpu_arg = c->host.exit_vcpu_arg;
+	bpf_map__set_max_entries(s->maps.rb, rb);
+}
+
+static int attach_all(struct af_collector *c, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < AF_NPROGS; i++) {
+		struct bpf_link *l;
+
+		if (c->attached[i] != -1 || !af_progs[i].tp) {
+			c->attached[i] = 0;
+			continue;
+		}
+		l = bpf_program__attach(prog_of(c->skel, i));
+		if (!l) {
+			int e = -errno;
+
+			set_err(err, errlen, "cannot attach %s to tracepoint %s: %s",
+				bpf_program__name(prog_of(c->skel, i)), af_progs[i].tp,
+				strerror(-e));
+			return e;
+		}
+		c->links[i] = l;
+		c->attached[i] = 1;
+	}
+	return 0;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct af_collector *c = ctx;
+
+	if (c->stopped || size < sizeof(struct af_event))
+		return 0;
+	c->cb_count++;
+	if (c->cb && c->cb(c->cb_ctx, data)) {
+		c->stopped = 1;
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+int af_collector_open(struct af_collector **out, const struct af_collector_opts *o,
+		      char *err, size_t errlen)
+{
+	struct af_collector *c;
+	int r;
+
+	*out = NULL;
+	if (geteuid() != 0) {
+		set_err(err, errlen, "must run as root: loading BPF programs on KVM tracepoints "
+			"needs CAP_BPF and CAP_PERFMON");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		set_err(err, errlen, "no kernel BTF (/sys/kernel/btf/vmlinux): use a kernel built "
+			"with CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOENT;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		set_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->stats_fd = -1;
+	if (o)
+		c->opts = *o;
+	if (!c->opts.idle_timeout_ns)
+		c->opts.idle_timeout_ns = AF_DEFAULT_IDLE_NS;
+	libbpf_set_print(c->opts.verbose ? libbpf_loud : libbpf_quiet);
+
+	r = af_host_detect(&c->host, c->opts.force_host, err, errlen);
+	if (r < 0)
+		goto fail;
+	if (c->host.warning[0])
+		fprintf(stderr, "antfarm: warning: %s\n", c->host.warning);
+
+	c->skel = antfarm_bpf__open();
+	if (!c->skel) {
+		r = -errno;
+		set_err(err, errlen, "cannot open the BPF object: %s", strerror(-r));
+		goto fail;
+	}
+	r = choose_programs(c, err, errlen);
+	if (r < 0)
+		goto fail;
+	configure(c);
+	r = antfarm_bpf__load(c->skel);
+	if (r) {
+		set_err(err, errlen, "cannot load the BPF programs: %s (run with -v for the "
+			"verifier log)", strerror(-r));
+		goto fail;
+	}
+	c->skel->bss->cfg_want_switch = c->opts.want_switch ? 1 : 0;
+	c->skel->bss->cfg_idle_ns = c->opts.idle_timeout_ns;
+	r = attach_all(c, err, errlen);
+	if (r < 0)
+		goto fail;
+	/* run counts and times per program for the metrics; optional */
+	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.rb), on_sample, c, NULL);
+	if (!c->rb) {
+		r = -errno;
+		set_err(err, errlen, "cannot set up the ring buffer: %s", strerror(-r));
+		goto fail;
+	}
+	snprintf(c->note, sizeof(c->note), "%s", af_host_fidelity_note(&c->host));
+	*out = c;
+	return 0;
+fail:
+	af_collector_close(c);
+	return r < 0 ? r : -EINVAL;
+}
+
+void af_collector_close(struct af_collector *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	for (i = 0; i < AF_NPROGS; i++)
+		bpf_link__destroy(c->links[i]);
+	af_host_free(&c->host);
+	antfarm_bpf__destroy(c->skel);
+	if (c->stats_fd >= 0)
+		close(c->stats_fd);
+	free(c);
+}
+
+int af_collector_fd(struct af_collector *c)
+{
+	return ring_buffer__epoll_fd(c->rb);
+}
+
+int af_collector_poll(struct af_collector *c, af_event_cb cb, void *ctx)
+{
+	int r;
+
+	c->cb = cb;
+	c->cb_ctx = ctx;
+	c->cb_count = 0;
+	c->stopped = 0;
+	r = ring_buffer__consume(c->rb);
+	if (r < 0 && r != -ECANCELED)
+		return r;
+	return c->cb_count;
+}
+
+int af_collector_replay(struct af_collector *c, const uint64_t args[AF_REPLAY_NARGS])
+{
+	uint64_t a[AF_REPLAY_NARGS];
+	LIBBPF_OPTS(bpf_test_run_opts, t, .ctx_in = a, .ctx_size_in = sizeof(a));
+	int r;
+
+	memcpy(a, args, sizeof(a));
+	r = bpf_prog_test_run_opts(bpf_program__fd(c->skel->progs.af_replay), &t);
+	if (r)
+		return -errno;
+	return (int)t.retval;
+}
+
+void af_collector_tick(struct af_collector *c, uint64_t now_ns)
+{
+	uint64_t a[AF_REPLAY_NARGS] = { AF_OBS_TICK };
+
+	/* only where teardown is invisible do processes age out */
+	if (!c->skel->rodata->cfg_teardown_invisible)
+		return;
+	a[7] = now_ns;
+	af_collector_replay(c, a);
+}
+
+void af_collector_set_want_switch(struct af_collector *c, int on)
+{
+	c->skel->bss->cfg_want_switch = on ? 1 : 0;
+}
+
+enum af_host_kind af_collector_host(const struct af_collector *c)
+{
+	return c->host.kind;
+}
+
+const char *af_collector_fidelity_note(const struct af_collector *c)
+{
+	return c->note;
+}
+
+int af_collector_prog_attached(const struct af_collector *c, const char *tp)
+{
+	size_t i;
+
+	for (i = 0; i < AF_NPROGS; i++)
+		if (af_progs[i].tp && !strcmp(af_progs[i].tp, tp))
+			return c->attached[i] == 1;
+	return 0;
+}
+
+/* Calls fn for every entry of a hash map; stops at fn's first non-zero
+ * return and returns it, else the number of entries visited. */
+static int map_walk(int fd, size_t ksz, void *val, int (*fn)(void *ctx, const void *k, void *v),
+		    void *ctx)
+{
+	unsigned char k[32], next[32];
+	void *prev = NULL;
+	int n = 0, r;
+
+	if (ksz > sizeof(k))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(k, next, ksz);
+		prev = k;
+		if (bpf_map_lookup_elem(fd, k, val))
+			continue;	/* deleted meanwhile */
+		r = fn(ctx, k, val);
+		if (r < 0)
+			continue;	/* skipped */
+		if (r > 0)
+			return r;
+		n++;
+	}
+	return n;
+}
+
+struct walk_ctx {
+	af_proc_cb proc_cb;
+	af_vm_cb vm_cb;
+	void *ctx;
+};
+
+static int proc_entry(void *ctx, const void *key, void *val)
+{
+	const struct af_as_key *k = key;
+	const struct af_as_val *v = val;
+	struct walk_ctx *w = ctx;
+	struct af_proc_info p = {
+		.vm_key = k->vm_key, .vm_pid = v->vm_pid, .gen = v->gen, .as = k->as,
+		.first_ns = v->first_ns, .last_ns = v->last_ns, .run_ns = v->run_ns,
+		.switches = v->switches, .last_vcpu = v->last_vcpu, .live = v->live,
+		.exit_reason = v->reason, .flags = v->flags,
+	};
+	int r = w->proc_cb(w->ctx, &p);
+
+	return r != 0;
+}
+
+static int vm_entry(void *ctx, const void *key, void *val)
+{
+	const uint64_t *k = key;
+	const struct af_vm_val *v = val;
+	struct walk_ctx *w = ctx;
+	struct af_vm_info i = {
+		.vm_key = *k, .vm_pid = v->vm_pid, .nvcpus = v->nvcpus,
+		.live_procs = v->live_procs, .fidelity = v->fidelity,
+		.first_ns = v->first_ns, .last_ns = v->last_ns,
+	};
+	int r;
+
+	if (v->flags & AF_VMF_DEAD)
+		return -1;
+	r = w->vm_cb(w->ctx, &i);
+	return r != 0;
+}
+
+int af_collector_foreach_proc(struct af_collector *c, af_proc_cb cb, void *ctx)
+{
+	struct walk_ctx w = { .proc_cb = cb, .ctx = ctx };
+	struct af_as_val v;
+
+	return map_walk(bpf_map__fd(c->skel->maps.procs), sizeof(struct af_as_key), &v,
+			proc_entry, &w);
+}
+
+int af_collector_foreach_vm(struct af_collector *c, af_vm_cb cb, void *ctx)
+{
+	struct walk_ctx w = { .vm_cb = cb, .ctx = ctx };
+	struct af_vm_val v;
+
+	return map_walk(bpf_map__fd(c->skel->maps.vms), sizeof(uint64_t), &v, vm_entry, &w);
+}
+
+/* Sum of a per-CPU u64 array slot. */
+static uint64_t percpu_sum(int fd, uint32_t idx)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	uint64_t sum = 0, *vals;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &idx, vals) == 0)
+		for (i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+uint64_t af_collector_drops(struct af_collector *c, unsigned prog_id)
+{
+	return percpu_sum(bpf_map__fd(c->skel->maps.drops), prog_id);
+}
+
+uint64_t af_collector_events(struct af_collector *c, unsigned type)
+{
+	return percpu_sum(bpf_map__fd(c->skel->maps.evcount), type);
+}
+
+static const char *const ev_names[AF_EV_MAX] = {
+	[AF_EV_CREATE] = "create", [AF_EV_EXIT] = "exit", [AF_EV_SWITCH] = "switch",
+	[AF_EV_VM_EXIT] = "vm-exit", [AF_EV_NOTIFY] = "notify", [AF_EV_VM_NEW] = "vm-new",
+};
+
+void af_collector_metrics(struct af_collector *c, FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "# HELP antfarm_bpf_events_total Events inferred in BPF, by type "
+		"(switches are counted even when not sent).\n"
+		"# TYPE antfarm_bpf_events_total counter\n");
+	for (i = 1; i < AF_EV_MAX; i++)
+		if (ev_names[i])
+			fprintf(out, "antfarm_bpf_events_total{type=\"%s\"} %llu\n", ev_names[i],
+				(unsigned long long)af_collector_events(c, i));
+	fprintf(out, "# HELP antfarm_bpf_reserve_failures_total Ring-buffer records lost "
+		"because the buffer was full, by program.\n"
+		"# TYPE antfarm_bpf_reserve_failures_total counter\n");
+	for (i = 0; i < AF_NPROGS; i++)
+		fprintf(out, "antfarm_bpf_reserve_failures_total{prog=\"%s\"} %llu\n",
+			bpf_program__name(prog_of(c->skel, i)),
+			(unsigned long long)af_collector_drops(c, af_progs[i].id));
+	fprintf(out, "# HELP antfarm_bpf_prog_attached 1 if the program is attached.\n"
+		"# TYPE antfarm_bpf_prog_attached gauge\n");
+	for (i = 0; i < AF_NPROGS; i++)
+		fprintf(out, "antfarm_bpf_prog_attached{prog=\"%s\"} %d\n",
+			bpf_program__name(prog_of(c->skel, i)), c->attached[i] == 1);
+	fprintf(out, "# HELP antfarm_bpf_run_count_total Program invocations (bpf_stats).\n"
+		"# TYPE antfarm_bpf_run_count_total counter\n"
+		"# HELP antfarm_bpf_run_time_ns_total Time spent in the program (bpf_stats).\n"
+		"# TYPE antfarm_bpf_run_time_ns_total counter\n");
+	for (i = 0; i < AF_NPROGS; i++) {
+		struct bpf_program *p = prog_of(c->skel, i);
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fprintf(out, "antfarm_bpf_run_count_total{prog=\"%s\"} %llu\n",
+			bpf_program__name(p), (unsigned long long)info.run_cnt);
+		fprintf(out, "antfarm_bpf_run_time_ns_total{prog=\"%s\"} %llu\n",
+			bpf_program__name(p), (unsigned long long)info.run_time_ns);
+	}
+}

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Antfarm's BPF side: tracepoint programs on KVM that turn CR3 loads and
+ * shadow-root lifetimes into guest-process events.  The rules live in
+ * infer.h (shared with the userspace replay tests); this file only maps
+ * each tracepoint's context onto a (VM, vCPU, observation).
+ *
+ * The collector (agent/collector.c) probes the host and sets autoload only
+ * for the programs that apply; see kvm-hooks.md for why each hook is used.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "antfarm_abi.h"
+#include "infer_types.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the collector before load. */
+const volatile __u32 cfg_exit_mode = AF_EXITMODE_NONE;	/* enum af_exit_mode */
+const volatile __u32 cfg_emulate_full = 0;	/* emulated CR3 writes are every load (PVM) */
+const volatile __u32 cfg_teardown_invisible = 0;	/* NPT/EPT: idle timeout ends processes */
+const volatile __u32 cfg_exit_vcpu_arg = 0;	/* kvm_exit: vcpu is arg 1 on 5.15, arg 0 after */
+/* May change while running. */
+volatile __u32 cfg_want_switch = 0;
+volatile __u64 cfg_idle_ns = 0;
+
+__u64 state_seq = 0;	/* bumped by VM teardown: invalidates the per-CPU CR3 caches */
+__u64 ev_seq = 0;	/* af_event.seq */
+
+struct af_thread {
+	__u64 vm_key;
+	__u32 vm_pid;
+	__u32 vcpu;
+	__u32 in_run;		/* inside KVM_RUN (set at entry/exit/emulation, cleared at userspace exit) */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct af_as_key);
+	__type(value, struct af_as_val);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct af_vm_val);
+} vms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct af_vcpu_key);
+	__type(value, struct af_vcpu_val);
+} vcpus SEC(".maps");
+
+/* thread id -> the vCPU it runs (kvm_cr, kvmmmu and kvm_fast_mmio carry no vcpu) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct af_thread);
+} threads SEC(".maps");
+
+/* VMM tgids, so that sched_process_exit costs one lookup for other processes */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} vmm_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct af_cr3_cache);
+} cr3_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AF_PROG_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AF_EV_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} evcount SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);	/* resized by the collector before load */
+} rb SEC(".maps");
+
+#define AF_INLINE		inline __attribute__((always_inline))
+#define AF_LOOKUP(m, k)		bpf_map_lookup_elem(&m, k)
+#define AF_UPDATE(m, k, v)	bpf_map_update_elem(&m, k, v, BPF_ANY)
+#define AF_DELETE(m, k)		bpf_map_delete_elem(&m, k)
+#define AF_FOR_EACH(m, cb, c)	bpf_for_each_map_elem(&m, cb, c, 0)
+#define AF_RB_RESERVE()		((struct af_event *)bpf_ringbuf_reserve(&rb, sizeof(struct af_event), 0))
+#define AF_RB_SUBMIT(e)		bpf_ringbuf_submit(e, 0)
+
+static AF_INLINE void af_count(void *map, __u32 idx)
+{
+	__u64 *n = bpf_map_lookup_elem(map, &idx);
+
+	if (n)
+		(*n)++;
+}
+#define af_count_drop(prog)	af_count(&drops, prog)
+#define af_count_event(type)	af_count(&evcount, type)
+#define af_next_seq()		__sync_fetch_and_add(&ev_seq, 1)
+
+static AF_INLINE void af_vm_born(struct af_cx *cx)
+{
+	__u32 one = 1;
+
+	bpf_map_update_elem(&vmm_pids, &cx->vm_pid, &one, BPF_ANY);
+}
+
+#include "infer.h"
+
+#define PF_EXITING_BIT 0x4	/* include/linux/sched.h, stable */
+
+static AF_INLINE void af_cx_init(struct af_cx *cx, __u32 prog, __u32 src)
+{
+	cx->ts = bpf_ktime_get_ns();
+	cx->prog = prog;
+	cx->src = src;
+}
+
+/* Remember which vCPU this thread runs; marks it inside KVM_RUN. */
+static AF_INLINE void af_thread_note(struct kvm_vcpu *vcpu)
+{
+	__u64 id = bpf_get_current_pid_tgid(), kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
+	__u32 tid = (__u32)id, vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
+	struct af_thread *t = bpf_map_lookup_elem(&threads, &tid), nt = {};
+
+	if (t && t->vm_key == kvm && t->vcpu == vcpu_id) {
+		t->in_run = 1;
+		return;
+	}
+	nt.vm_key = kvm;
+	nt.vm_pid = id >> 32;
+	nt.vcpu = vcpu_id;
+	nt.in_run = 1;
+	bpf_map_update_elem(&threads, &tid, &nt, BPF_ANY);
+}
+
+static AF_INLINE struct af_thread *af_thread_get(struct af_cx *cx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct af_thread *t = bpf_map_lookup_elem(&threads, &tid);
+
+	if (t) {
+		cx->vm_key = t->vm_key;
+		cx->vm_pid = t->vm_pid;
+		cx->vcpu = t->vcpu;
+	}
+	return t;
+}
+
+static AF_INLINE void af_cx_vcpu(struct af_cx *cx, struct kvm_vcpu *vcpu)
+{
+	cx->vm_key = (__u64)BPF_CORE_READ(vcpu, kvm);
+	cx->vm_pid = bpf_get_current_pid_tgid() >> 32;
+	cx->vcpu = BPF_CORE_READ(vcpu, vcpu_id);
+}
+
+/*
+ * Every emulated instruction (all guest ring-0 code under kvm_pvm): the
+ * per-CPU cache makes an unchanged CR3 cost one array lookup.
+ */
+SEC("tp_btf/kvm_emulate_insn")
+int BPF_PROG(af_emulate, struct kvm_vcpu *vcpu)
+{
+	__u64 cr3 = vcpu->arch.cr3, kvm = (__u64)vcpu->kvm;
+	__u32 zero = 0, id = vcpu->vcpu_id;
+	struct af_cr3_cache *c = bpf_map_lookup_elem(&cr3_cache, &zero);
+	struct af_cx cx;
+
+	if (c && c->raw == cr3 && c->vm_key == kvm && c->vcpu == id && c->seq == state_seq)
+		return 0;
+	/* Intel EPT: arch.cr3 is stale unless KVM cached it during this exit */
+	if (cfg_exit_mode == AF_EXITMODE_VMX &&
+	    !(vcpu->arch.regs_avail & (1u << AF_VCPU_EXREG_CR3)))
+		return 0;
+	af_cx_init(&cx, AF_PROG_EMULATE, AF_SRC_EMULATE);
+	cx.vm_key = kvm;
+	cx.vm_pid = bpf_get_current_pid_tgid() >> 32;
+	cx.vcpu = id;
+	af_thread_note(vcpu);
+	af_cr3_sample(&cx, cr3);
+	return 0;
+}
+
+/* kvm_exit: raw_tp because the vcpu argument moved (5.15: arg 1). */
+SEC("raw_tp/kvm_exit")
+int af_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct kvm_vcpu *vcpu = (void *)(cfg_exit_vcpu_arg ? ctx->args[1] : ctx->args[0]);
+	__u64 vmcb = 0, cr3 = 0;
+	struct af_cx cx;
+
+	af_thread_note(vcpu);
+	if (cfg_exit_mode != AF_EXITMODE_SVM)
+		return 0;
+	/* struct vcpu_svm { struct kvm_vcpu vcpu; struct vmcb *vmcb; ... }:
+	 * the guest CR3 the CPU saved at #VMEXIT is vmcb->save.cr3 (VMCB + 0x550) */
+	bpf_probe_read_kernel(&vmcb, sizeof(vmcb), (void *)vcpu + bpf_core_type_size(struct kvm_vcpu));
+	if (!vmcb || bpf_probe_read_kernel(&cr3, sizeof(cr3), (void *)(vmcb + 0x550)))
+		return 0;
+	af_cx_init(&cx, AF_PROG_EXIT, AF_SRC_EXIT);
+	af_cx_vcpu(&cx, vcpu);
+	af_exit_sample(&cx, cr3, 0);
+	return 0;
+}
+
+/* kvm_entry: argument 0 only (a bool was added in 6.1.y/6.9+). */
+SEC("tp_btf/kvm_entry")
+int BPF_PROG(af_entry, struct kvm_vcpu *vcpu)
+{
+	struct af_cx cx;
+
+	af_thread_note(vcpu);
+	if (cfg_exit_mode != AF_EXITMODE_VMX)
+		return 0;
+	af_cx_init(&cx, AF_PROG_ENTRY, AF_SRC_EXIT);
+	af_cx_vcpu(&cx, vcpu);
+	af_exit_sample(&cx, vcpu->arch.cr3, vcpu->arch.regs_avail);
+	return 0;
+}
+
+/* kvm_cr: every MOV to CR3 under shadow paging (VMX ept=0, SVM npt=0). */
+SEC("tp_btf/kvm_cr")
+int BPF_PROG(af_cr, unsigned int rw, unsigned int cr, unsigned long val)
+{
+	struct af_cx cx;
+
+	if (rw != 1 || cr != 3)
+		return 0;
+	af_cx_init(&cx, AF_PROG_CR, AF_SRC_CR);
+	if (!af_thread_get(&cx))
+		return 0;
+	af_cr3(&cx, val);
+	return 0;
+}
+
+static AF_INLINE int af_role_maybe_root(__u32 role)
+{
+	return !AF_ROLE_DIRECT(role) && !AF_ROLE_GUEST_MODE(role) && AF_ROLE_LEVEL(role) >= 4;
+}
+
+/* kvm_mmu_get_page: every shadow-page lookup; only roots matter. */
+SEC("tp_btf/kvm_mmu_get_page")
+int BPF_PROG(af_mmu_get, struct kvm_mmu_page *sp, bool created)
+{
+	__u32 role = sp->role.word;
+	struct af_cx cx;
+
+	if (!af_role_maybe_root(role))
+		return 0;
+	af_cx_init(&cx, AF_PROG_MMU_GET, AF_SRC_MMU_GET);
+	if (!af_thread_get(&cx))
+		return 0;
+	af_root_get(&cx, sp->gfn, created, role);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_prepare_zap_page")
+int BPF_PROG(af_mmu_zap, struct kvm_mmu_page *sp)
+{
+	__u32 role = sp->role.word;
+	struct task_struct *task;
+	struct af_thread *t;
+	struct af_cx cx;
+	__u64 c;
+
+	if (!af_role_maybe_root(role) || AF_ROLE_INVALID(role))
+		return 0;
+	af_cx_init(&cx, AF_PROG_MMU_ZAP, AF_SRC_MMU_ZAP);
+	t = af_thread_get(&cx);
+	if (!t)
+		return 0;
+	c = role | ((__u64)sp->mmu_valid_gen << AF_ZAPF_GEN_SHIFT);
+	/* guest-caused zaps happen inside KVM_RUN; teardown runs in an exiting
+	 * task or outside KVM_RUN */
+	task = bpf_get_current_task_btf();
+	if (!t->in_run || (task->flags & PF_EXITING_BIT))
+		c |= AF_ZAPF_NOT_GUEST;
+	af_root_zap(&cx, sp->gfn, sp->root_count, c);
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmu_zap_all_fast")
+int BPF_PROG(af_zap_all_fast, struct kvm *kvm)
+{
+	struct af_cx cx;
+
+	af_cx_init(&cx, AF_PROG_ZAP_ALL, AF_SRC_MMU_ZAP);
+	cx.vm_key = (__u64)kvm;
+	af_zap_all(&cx, kvm->arch.mmu_valid_gen);
+	return 0;
+}
+
+/* Leaving KVM_RUN: zaps from now on are not the guest's doing. */
+SEC("tp_btf/kvm_userspace_exit")
+int BPF_PROG(af_uexit)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct af_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct af_cr3_cache *c = bpf_map_lookup_elem(&cr3_cache, &zero);
+
+	if (t)
+		t->in_run = 0;
+	if (c)
+		c->vm_key = 0;	/* next emulation takes the slow path and re-marks in_run */
+	return 0;
+}
+
+SEC("tp_btf/kvm_page_fault")
+int BPF_PROG(af_pfault, struct kvm_vcpu *vcpu)
+{
+	af_thread_note(vcpu);
+	return 0;
+}
+
+/* A VMM process is gone: every VM it owned is destroyed. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(af_pexit, struct task_struct *task)
+{
+	__u32 tgid = task->tgid, tid = task->pid;
+	struct af_cx cx = {};
+
+	bpf_map_delete_elem(&threads, &tid);
+	if (!bpf_map_lookup_elem(&vmm_pids, &tgid))
+		return 0;
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;	/* other threads remain */
+	bpf_map_delete_elem(&vmm_pids, &tgid);
+	af_cx_init(&cx, AF_PROG_PEXIT, AF_SRC_NONE);
+	cx.vm_pid = tgid;
+	af_vm_destroy(&cx, 0, tgid);
+	return 0;
+}
+
+static AF_INLINE void af_notify_here(__u32 prog, __u32 src, __u64 addr, __u64 value)
+{
+	struct af_cx cx = {};
+
+	af_cx_init(&cx, prog, src);
+	if (!af_thread_get(&cx))
+		return;
+	af_notify(&cx, addr, value);
+}
+
+#define KVM_TRACE_MMIO_WRITE 2
+
+SEC("tp_btf/kvm_mmio")
+int BPF_PROG(af_mmio, int type, int len, __u64 gpa, void *val)
+{
+	__u64 v = 0;
+
+	if (type != KVM_TRACE_MMIO_WRITE)
+		return 0;
+	if (val)
+		bpf_probe_read_kernel(&v, len > 0 && len < 8 ? len & 7 : 8, val);
+	af_notify_here(AF_PROG_MMIO, AF_SRC_MMIO, gpa, v);
+	return 0;
+}
+
+SEC("tp_btf/kvm_fast_mmio")
+int BPF_PROG(af_fast_mmio, __u64 gpa)
+{
+	af_notify_here(AF_PROG_FAST_MMIO, AF_SRC_MMIO, gpa, 0);
+	return 0;
+}
+
+SEC("tp_btf/kvm_pio")
+int BPF_PROG(af_pio, unsigned int rw, unsigned int port, unsigned int size,
+	     unsigned int count, const void *data)
+{
+	__u32 v = 0;
+
+	if (rw != 1)
+		return 0;	/* KVM_PIO_OUT */
+	if (data)
+		bpf_probe_read_kernel(&v, size > 0 && size < 4 ? size & 3 : 4, data);
+	af_notify_here(AF_PROG_PIO, AF_SRC_PIO, port, v);
+	return 0;
+}
+
+/*
+ * Never attached: tests and the collector's idle sweep run it through
+ * BPF_PROG_TEST_RUN with AF_REPLAY_NARGS u64 args (antfarm_abi.h).
+ */
+SEC("raw_tp")
+int af_replay(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 a[AF_REPLAY_NARGS];
+	struct af_cx cx = {};
+	int i;
+
+	for (i = 0; i < AF_REPLAY_NARGS; i++)
+		a[i] = ctx->args[i];
+	cx.prog = AF_PROG_REPLAY;
+	cx.ts = a[7] ? a[7] : bpf_ktime_get_ns();
+	return af_replay_dispatch(&cx, a);
+}

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The Antfarm inference state machine: guest processes (address spaces)
+ * from CR3 loads and shadow page-table root lifetimes.
+ *
+ * This one header is compiled into the BPF object (bpf/antfarm.bpf.c) and
+ * into a userspace test build (tests/infer/shim.h), so every rule here is
+ * unit-tested by replaying event sequences.  The includer provides:
+ *   AF_INLINE                  always-inline attribute
+ *   AF_LOOKUP(map, key)        value pointer or NULL
+ *   AF_UPDATE(map, key, val)   insert/overwrite
+ *   AF_DELETE(map, key)
+ *   AF_FOR_EACH(map, cb, ctx)  cb(struct bpf_map *, const void *k, void *v, void *ctx)
+ *   AF_RB_RESERVE() / AF_RB_SUBMIT(e)    ring buffer (struct af_event)
+ *   af_count_drop(prog), af_count_event(type), af_next_seq(), af_vm_born(cx)
+ *   cfg_want_switch, cfg_idle_ns, cfg_exit_mode, cfg_emulate_full,
+ *   cfg_teardown_invisible     configuration (.rodata on the BPF side)
+ *   maps: procs, vms, vcpus, cr3_cache (per-CPU, key 0), state_seq (global)
+ */
+#ifndef AF_INFER_H
+#define AF_INFER_H
+
+#include "infer_types.h"
+
+/* Physical-address bits 12-51: drops PCID (11:0), LAM (61, 62), NOFLUSH (63). */
+#define AF_ROOT_MASK	0x000ffffffffff000ull
+#define AF_KPTI_BIT	0x1000ull	/* user PGD = kernel PGD + 4 KiB (PTI_PGTABLE_SWITCH_BIT) */
+
+/* union kvm_mmu_page_role: these bits are the same from 5.15 to 6.19. */
+#define AF_ROLE_LEVEL(r)	((r) & 0xf)
+#define AF_ROLE_DIRECT(r)	(((r) >> 7) & 1)
+#define AF_ROLE_INVALID(r)	(((r) >> 11) & 1)
+#define AF_ROLE_GUEST_MODE(r)	(((r) >> 17) & 1)
+
+/* Reserve a record with the common fields filled; NULL (and counted) when the ring is full. */
+static AF_INLINE struct af_event *af_ev_new(struct af_cx *cx, __u16 type)
+{
+	struct af_event *e;
+
+	af_count_event(type);
+	e = AF_RB_RESERVE();
+	if (!e) {
+		af_count_drop(cx->prog);
+		return NULL;
+	}
+	e->ts_ns = cx->ts;
+	e->vm_key = cx->vm_key;
+	e->as = 0;
+	e->from_as = 0;
+	e->run_ns = 0;
+	e->addr = 0;
+	e->value = 0;
+	e->vm_pid = cx->vm_pid;
+	e->vcpu = cx->vcpu;
+	e->gen = 0;
+	e->from_gen = 0;
+	e->type = type;
+	e->reason = 0;
+	e->source = cx->src;
+	e->flags = 0;
+	e->seq = af_next_seq();
+	return e;
+}
+
+static AF_INLINE void af_emit_proc(struct af_cx *cx, __u16 type, __u64 as,
+				   const struct af_as_val *v)
+{
+	struct af_event *e = af_ev_new(cx, type);
+
+	if (!e)
+		return;
+	e->as = as;
+	e->gen = v->gen;
+	e->flags = v->flags;
+	e->run_ns = v->run_ns;
+	e->reason = v->reason;
+	AF_RB_SUBMIT(e);
+}
+
+static AF_INLINE __u32 af_source_fidelity(__u32 src)
+{
+	if (src == AF_SRC_CR || src == AF_SRC_REPLAY)
+		return AF_FID_FULL;
+	if (src == AF_SRC_EMULATE && cfg_emulate_full)
+		return AF_FID_FULL;
+	if (src == AF_SRC_EMULATE || src == AF_SRC_EXIT)
+		return AF_FID_SAMPLED;
+	return AF_FID_NONE;
+}
+
+/* The VM's state, created (with a VM_NEW record) at first sight. */
+static AF_INLINE struct af_vm_val *af_vm_get(struct af_cx *cx)
+{
+	struct af_vm_val *vm = AF_LOOKUP(vms, &cx->vm_key);
+	struct af_vm_val nv = {};
+	struct af_event *e;
+
+	if (vm && !(vm->flags & AF_VMF_DEAD))
+		return vm;
+	/* new VM, or a struct kvm reused after a teardown: start afresh */
+	nv.first_ns = cx->ts;
+	nv.last_ns = cx->ts;
+	nv.vm_pid = cx->vm_pid;
+	nv.root_level = 4;
+	if (cfg_teardown_invisible)
+		nv.flags |= AF_VMF_SAMPLED;
+	AF_UPDATE(vms, &cx->vm_key, &nv);
+	vm = AF_LOOKUP(vms, &cx->vm_key);
+	af_vm_born(cx);
+	e = af_ev_new(cx, AF_EV_VM_NEW);
+	if (e)
+		AF_RB_SUBMIT(e);
+	return vm;
+}
+
+static AF_INLINE struct af_vcpu_val *af_vcpu_get(struct af_cx *cx, struct af_vm_val *vm)
+{
+	struct af_vcpu_key k = { .vm_key = cx->vm_key, .vcpu = cx->vcpu };
+	struct af_vcpu_val nv = {}, *vc = AF_LOOKUP(vcpus, &k);
+
+	if (vc)
+		return vc;
+	AF_UPDATE(vcpus, &k, &nv);
+	vm->nvcpus++;
+	return AF_LOOKUP(vcpus, &k);
+}
+
+/* A new process, or a new generation of a root whose previous process ended. */
+static AF_INLINE struct af_as_val *af_as_create(struct af_cx *cx, struct af_vm_val *vm,
+						__u64 as)
+{
+	struct af_as_key k = { .vm_key = cx->vm_key, .as = as };
+	struct af_as_val nv = {}, *v = AF_LOOKUP(procs, &k);
+
+	if (v && v->live)
+		return v;
+	nv.gen = v ? v->gen + 1 : 1;
+	nv.first_ns = cx->ts;
+	nv.last_ns = cx->ts;
+	nv.last_vcpu = cx->vcpu;
+	nv.live = 1;
+	nv.vm_pid = cx->vm_pid;
+	if (vm->flags & AF_VMF_KPTI)
+		nv.flags |= AF_EVF_KPTI;
+	AF_UPDATE(procs, &k, &nv);
+	v = AF_LOOKUP(procs, &k);
+	if (!v)
+		return NULL;
+	vm->live_procs++;
+	af_emit_proc(cx, AF_EV_CREATE, as, v);
+	return v;
+}
+
+/* Is (as, v) the address space currently loaded on its last vCPU?  If so,
+ * and 'settle', charge its run time up to now. */
+static AF_INLINE int af_as_loaded(struct af_cx *cx, __u64 vm_key, __u64 as,
+				  struct af_as_val *v, int settle)
+{
+	struct af_vcpu_key k = { .vm_key = vm_key, .vcpu = v->last_vcpu };
+	struct af_vcpu_val *vc = AF_LOOKUP(vcpus, &k);
+
+	if (!vc || vc->cur_as != as || vc->cur_gen != v->gen)
+		return 0;
+	if (settle && cx->ts > vc->since_ns) {
+		v->run_ns += cx->ts - vc->since_ns;
+		vc->since_ns = cx->ts;
+	}
+	return 1;
+}
+
+static AF_INLINE void af_as_exit(struct af_cx *cx, struct af_vm_val *vm, __u64 vm_key,
+				 __u64 as, struct af_as_val *v, __u16 reason)
+{
+	if (!v->live)
+		return;
+	af_as_loaded(cx, vm_key, as, v, 1);
+	v->live = 0;
+	v->reason = reason;
+	v->last_ns = cx->ts;
+	if (vm && vm->live_procs)
+		vm->live_procs--;
+	af_emit_proc(cx, AF_EV_EXIT, as, v);
+}
+
+/* vCPU switches to 'as' at cx->ts: charge the old one, count the new one. */
+static AF_INLINE void af_switch(struct af_cx *cx, struct af_vm_val *vm,
+				struct af_vcpu_val *vc, __u64 as)
+{
+	struct af_as_key k = { .vm_key = cx->vm_key, .as = vc->cur_as };
+	struct af_as_val *old = NULL, *v;
+	struct af_event *e;
+
+	if (vc->cur_as) {
+		old = AF_LOOKUP(procs, &k);
+		if (old && old->gen == vc->cur_gen && cx->ts > vc->since_ns) {
+			old->run_ns += cx->ts - vc->since_ns;
+			old->last_ns = cx->ts;
+		}
+	}
+	v = af_as_create(cx, vm, as);
+	if (!v)
+		return;
+	v->switches++;
+	v->last_ns = cx->ts;
+	v->last_vcpu = cx->vcpu;
+	af_count_event(AF_EV_SWITCH);
+	if (cfg_want_switch) {
+		e = AF_RB_RESERVE();
+		if (!e) {
+			af_count_drop(cx->prog);
+		} else {
+			__builtin_memset(e, 0, sizeof(*e));
+			e->ts_ns = cx->ts;
+			e->vm_key = cx->vm_key;
+			e->vm_pid = cx->vm_pid;
+			e->vcpu = cx->vcpu;
+			e->type = AF_EV_SWITCH;
+			e->source = cx->src;
+			e->as = as;
+			e->gen = v->gen;
+			e->flags = v->flags;
+			e->from_as = vc->cur_as;
+			e->from_gen = vc->cur_as ? vc->cur_gen : 0;
+			e->seq = af_next_seq();
+			AF_RB_SUBMIT(e);
+		}
+	}
+	vc->cur_as = as;
+	vc->cur_gen = v->gen;
+	vc->since_ns = cx->ts;
+}
+
+/*
+ * KPTI: a Linux guest with page-table isolation loads the kernel half K
+ * (8 KiB aligned) and the user half K + 4 KiB of one mm, always in
+ * alternation.  The first K -> K+4K on a vCPU is held as "pending"; if the
+ * vCPU's next root is K again the VM uses KPTI and the halves fold from
+ * then on.  If it goes anywhere else, K+4K was an unrelated neighbour and
+ * becomes a process of its own, back-dated to when it was loaded.
+ */
+static AF_INLINE void af_kpti_resolve(struct af_cx *cx, struct af_vm_val *vm,
+				      struct af_vcpu_val *vc, __u64 root)
+{
+	__u64 user = vc->last_root, ts = cx->ts;
+
+	vc->flags &= ~AF_VCF_PENDING;
+	if (root == (user & ~AF_KPTI_BIT)) {
+		vm->flags |= AF_VMF_KPTI;
+		return;
+	}
+	cx->ts = vc->pend_since;
+	af_switch(cx, vm, vc, user);
+	cx->ts = ts;
+}
+
+/* A CR3 value loaded (or sampled) on a vCPU. */
+static AF_INLINE int af_cr3(struct af_cx *cx, __u64 raw)
+{
+	__u64 root = raw & AF_ROOT_MASK, as;
+	struct af_vcpu_val *vc;
+	struct af_vm_val *vm;
+	__u32 fid;
+
+	if (!root)
+		return 0;	/* vCPU reset / paging off */
+	vm = af_vm_get(cx);
+	if (!vm)
+		return 0;
+	vm->last_ns = cx->ts;
+	fid = af_source_fidelity(cx->src);
+	if (fid > vm->fidelity)
+		vm->fidelity = fid;
+	if (cx->src == AF_SRC_EXIT)
+		vm->flags |= AF_VMF_SAMPLED;
+	vc = af_vcpu_get(cx, vm);
+	if (!vc || root == vc->last_root)
+		return 0;
+	if (vc->flags & AF_VCF_PENDING)
+		af_kpti_resolve(cx, vm, vc, root);
+	if (!(vm->flags & AF_VMF_KPTI) && vc->cur_as && root == (vc->cur_as | AF_KPTI_BIT) &&
+	    !(vc->cur_as & AF_KPTI_BIT)) {
+		struct af_as_key k = { .vm_key = cx->vm_key, .as = root };
+		struct af_as_val *u = AF_LOOKUP(procs, &k);
+
+		if (!u || !u->live) {
+			vc->flags |= AF_VCF_PENDING;
+			vc->pend_since = cx->ts;
+			vc->last_root = root;
+			return 0;
+		}
+	}
+	vc->last_root = root;
+	as = root;
+	if (vm->flags & AF_VMF_KPTI)
+		as &= ~AF_KPTI_BIT;
+	if (as == vc->cur_as) {
+		struct af_as_key k = { .vm_key = cx->vm_key, .as = as };
+		struct af_as_val *v = AF_LOOKUP(procs, &k);
+
+		if (v && v->live && v->gen == vc->cur_gen)
+			return 0;
+	}
+	af_switch(cx, vm, vc, as);
+	return 1;
+}
+
+/* Sampled path with the per-CPU cache: the common case (CR3 unchanged) is
+ * one array lookup and three compares. */
+static AF_INLINE int af_cr3_sample(struct af_cx *cx, __u64 raw)
+{
+	__u32 zero = 0;
+	struct af_cr3_cache *c = AF_LOOKUP(cr3_cache, &zero);
+	__u64 seq = state_seq;
+
+	if (c && c->raw == raw && c->vm_key == cx->vm_key && c->vcpu == cx->vcpu &&
+	    c->seq == seq)
+		return 0;
+	if (c) {
+		c->raw = raw;
+		c->vm_key = cx->vm_key;
+		c->vcpu = cx->vcpu;
+		c->seq = seq;
+	}
+	return af_cr3(cx, raw);
+}
+
+/* kvm_exit/kvm_entry sample: on AMD NPT the VMCB's saved CR3 is exact at
+ * every exit; on Intel EPT vcpu->arch.cr3 is only current when KVM cached
+ * it during this exit (regs_avail bit VCPU_EXREG_CR3), otherwise stale. */
+static AF_INLINE int af_exit_sample(struct af_cx *cx, __u64 cr3, __u32 regs_avail)
+{
+	if (cfg_exit_mode == AF_EXITMODE_VMX && !(regs_avail & (1u << AF_VCPU_EXREG_CR3)))
+		return 0;
+	if (cfg_exit_mode == AF_EXITMODE_NONE)
+		return 0;
+	cx->src = AF_SRC_EXIT;
+	return af_cr3_sample(cx, cr3);
+}
+
+static AF_INLINE __u64 af_fold(struct af_vm_val *vm, __u64 as)
+{
+	return (vm->flags & AF_VMF_KPTI) ? (as & ~AF_KPTI_BIT) : as;
+}
+
+/* Is this kvm_mmu_page record a guest page-table root of this VM? */
+static AF_INLINE int af_is_root(struct af_vm_val *vm, __u32 role)
+{
+	__u32 level = AF_ROLE_LEVEL(role);
+
+	if (AF_ROLE_DIRECT(role) || AF_ROLE_GUEST_MODE(role) || level < 4)
+		return 0;
+	return level >= vm->root_level;
+}
+
+/* kvm_mmu_get_page for a root: teardown is visible for this VM. */
+static AF_INLINE int af_root_get(struct af_cx *cx, __u64 gfn, __u64 created, __u32 role)
+{
+	struct af_vm_val *vm;
+	struct af_as_key k;
+	struct af_as_val *v;
+
+	if (AF_ROLE_DIRECT(role) || AF_ROLE_GUEST_MODE(role) || AF_ROLE_LEVEL(role) < 4)
+		return 0;
+	vm = af_vm_get(cx);
+	if (!vm)
+		return 0;
+	vm->flags |= AF_VMF_SHADOW;
+	vm->flags &= ~AF_VMF_SAMPLED;
+	if (AF_ROLE_LEVEL(role) > vm->root_level)
+		vm->root_level = AF_ROLE_LEVEL(role);
+	if (!af_is_root(vm, role))
+		return 0;
+	k.vm_key = cx->vm_key;
+	k.as = af_fold(vm, gfn << 12);
+	v = AF_LOOKUP(procs, &k);
+	if (v && v->live)
+		v->last_ns = cx->ts;
+	return 0;
+}
+
+/*
+ * kvm_mmu_prepare_zap_page.  A root torn down because of the guest's own
+ * writes ends its process.  Not exits: the second record of a root that
+ * was still referenced (role.invalid already set), zaps outside a vCPU's
+ * KVM_RUN (memslot changes, VM teardown), roots made obsolete by a fast
+ * zap-all, and a root still loaded on its vCPU (KVM rebuilds it).
+ */
+static AF_INLINE int af_root_zap(struct af_cx *cx, __u64 gfn, __u64 root_count, __u64 c)
+{
+	__u32 role = (__u32)c;
+	__u8 mmu_gen = (__u8)(c >> AF_ZAPF_GEN_SHIFT);
+	struct af_vm_val *vm;
+	struct af_as_key k;
+	struct af_as_val *v;
+
+	if (AF_ROLE_INVALID(role) || (c & AF_ZAPF_NOT_GUEST))
+		return 0;
+	vm = AF_LOOKUP(vms, &cx->vm_key);
+	if (!vm || (vm->flags & AF_VMF_DEAD) || !af_is_root(vm, role))
+		return 0;
+	if ((vm->flags & AF_VMF_ZAPALL) && mmu_gen == vm->obsolete_gen)
+		return 0;
+	k.vm_key = cx->vm_key;
+	k.as = af_fold(vm, gfn << 12);
+	v = AF_LOOKUP(procs, &k);
+	if (!v || !v->live || af_as_loaded(cx, k.vm_key, k.as, v, 0))
+		return 0;
+	af_as_exit(cx, vm, k.vm_key, k.as, v, AF_EXIT_ZAP);
+	return 1;
+}
+
+/* kvm_mmu_zap_all_fast: roots of the current mmu_valid_gen become obsolete. */
+static AF_INLINE int af_zap_all(struct af_cx *cx, __u8 old_gen)
+{
+	struct af_vm_val *vm = AF_LOOKUP(vms, &cx->vm_key);
+
+	if (!vm)
+		return 0;
+	vm->flags |= AF_VMF_ZAPALL;
+	vm->obsolete_gen = old_gen;
+	return 0;
+}
+
+/* Teardown / idle sweeps walk the maps with a callback. */
+struct af_walk {
+	struct af_cx cx;
+	__u64 vm_key;		/* match this VM ... */
+	__u32 vm_pid;		/* ... or every VM of this VMM process (when vm_key == 0) */
+	__u32 n;
+};
+
+static AF_INLINE int af_walk_match(struct af_walk *w, __u64 vm_key, struct af_vm_val *vm)
+{
+	if (vm->flags & AF_VMF_DEAD)
+		return 0;
+	return w->vm_key ? vm_key == w->vm_key : vm->vm_pid == w->vm_pid;
+}
+
+static long af_destroy_proc_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
+{
+	const struct af_as_key *k = key;
+	struct af_as_val *v = value;
+	struct af_walk *w = ctx;
+	struct af_vm_val *vm;
+
+	if (!v->live)
+		return 0;
+	vm = AF_LOOKUP(vms, &k->vm_key);
+	if (!vm || !af_walk_match(w, k->vm_key, vm))
+		return 0;
+	w->cx.vm_key = k->vm_key;
+	w->cx.vm_pid = v->vm_pid;
+	w->cx.vcpu = v->last_vcpu;
+	af_as_exit(&w->cx, vm, k->vm_key, k->as, v, AF_EXIT_VM);
+	return 0;
+}
+
+static long af_destroy_vm_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
+{
+	const __u64 *vm_key = key;
+	struct af_vm_val *vm = value;
+	struct af_walk *w = ctx;
+	struct af_event *e;
+
+	if (!af_walk_match(w, *vm_key, vm))
+		return 0;
+	vm->flags |= AF_VMF_DEAD;
+	vm->live_procs = 0;
+	vm->last_ns = w->cx.ts;
+	w->cx.vm_key = *vm_key;
+	w->cx.vm_pid = vm->vm_pid;
+	w->cx.vcpu = AF_VCPU_NONE;
+	e = af_ev_new(&w->cx, AF_EV_VM_EXIT);
+	if (e)
+		AF_RB_SUBMIT(e);
+	w->n++;
+	return 0;
+}
+
+static long af_destroy_vcpu_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
+{
+	const struct af_vcpu_key *k = key;
+	struct af_vm_val *vm = AF_LOOKUP(vms, &k->vm_key);
+	struct af_walk *w = ctx;
+
+	/* runs after af_destroy_vm_cb: the VMs in question are DEAD now */
+	if (vm && (vm->flags & AF_VMF_DEAD) &&
+	    (w->vm_key ? k->vm_key == w->vm_key : vm->vm_pid == w->vm_pid))
+		AF_DELETE(vcpus, key);
+	return 0;
+}
+
+/* The VM (vm_key != 0) or every VM of VMM process vm_pid is gone: end all
+ * their processes with reason "vm", then one VM_EXIT each. */
+static AF_INLINE int af_vm_destroy(struct af_cx *cx, __u64 vm_key, __u32 vm_pid)
+{
+	struct af_walk w = { .cx = *cx, .vm_key = vm_key, .vm_pid = vm_pid };
+
+	AF_FOR_EACH(procs, af_destroy_proc_cb, &w);
+	AF_FOR_EACH(vms, af_destroy_vm_cb, &w);
+	AF_FOR_EACH(vcpus, af_destroy_vcpu_cb, &w);
+	__sync_fetch_and_add(&state_seq, 1);
+	return w.n;
+}
+
+static long af_idle_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
+{
+	const struct af_as_key *k = key;
+	struct af_as_val *v = value;
+	struct af_walk *w = ctx;
+	struct af_vm_val *vm;
+
+	if (!v->live || w->cx.ts < v->last_ns || w->cx.ts - v->last_ns < cfg_idle_ns)
+		return 0;
+	vm = AF_LOOKUP(vms, &k->vm_key);
+	if (!vm || !(vm->flags & AF_VMF_SAMPLED) || (vm->flags & AF_VMF_DEAD))
+		return 0;
+	if (af_as_loaded(&w->cx, k->vm_key, k->as, v, 0))
+		return 0;
+	w->cx.vm_key = k->vm_key;
+	w->cx.vm_pid = v->vm_pid;
+	w->cx.vcpu = v->last_vcpu;
+	af_as_exit(&w->cx, vm, k->vm_key, k->as, v, AF_EXIT_IDLE);
+	w->n++;
+	return 0;
+}
+
+/* Where teardown is invisible (NPT/EPT sampling), a process not seen for
+ * cfg_idle_ns ends with reason "idle". */
+static AF_INLINE int af_tick(struct af_cx *cx)
+{
+	struct af_walk w = { .cx = *cx };
+
+	if (!cfg_idle_ns)
+		return 0;
+	AF_FOR_EACH(procs, af_idle_cb, &w);
+	return w.n;
+}
+
+/* A device doorbell (MMIO/PIO write), attributed to the vCPU's current process. */
+static AF_INLINE int af_notify(struct af_cx *cx, __u64 addr, __u64 value)
+{
+	struct af_vcpu_key k = { .vm_key = cx->vm_key, .vcpu = cx->vcpu };
+	struct af_vcpu_val *vc = AF_LOOKUP(vcpus, &k);
+	struct af_event *e = af_ev_new(cx, AF_EV_NOTIFY);
+
+	if (!e)
+		return 0;
+	if (vc) {
+		e->as = vc->cur_as;
+		e->gen = vc->cur_gen;
+	}
+	e->addr = addr;
+	e->value = value;
+	AF_RB_SUBMIT(e);
+	return 1;
+}
+
+/* The replay entry point: normalized observations (see antfarm_abi.h). */
+static AF_INLINE int af_replay_dispatch(struct af_cx *cx, const __u64 *a)
+{
+	cx->vm_key = a[1];
+	cx->vm_pid = (__u32)a[2];
+	cx->vcpu = (__u32)a[3];
+	if (a[7])
+		cx->ts = a[7];
+	switch (a[0]) {
+	case AF_OBS_CR3:
+		cx->src = (__u32)a[5];
+		if (a[5] == AF_SRC_EXIT)
+			return af_exit_sample(cx, a[4], (__u32)a[6]);
+		return af_cr3_sample(cx, a[4]);
+	case AF_OBS_ROOT_GET:
+		cx->src = AF_SRC_MMU_GET;
+		return af_root_get(cx, a[4], a[5], (__u32)a[6]);
+	case AF_OBS_ROOT_ZAP:
+		cx->src = AF_SRC_MMU_ZAP;
+		return af_root_zap(cx, a[4], a[5], a[6]);
+	case AF_OBS_VM_DESTROY:
+		cx->src = AF_SRC_REPLAY;
+		return af_vm_destroy(cx, cx->vm_key, 0);
+	case AF_OBS_VMM_EXIT:
+		cx->src = AF_SRC_REPLAY;
+		return af_vm_destroy(cx, 0, cx->vm_pid);
+	case AF_OBS_NOTIFY:
+		cx->src = (__u32)a[6];
+		return af_notify(cx, a[4], a[5]);
+	case AF_OBS_TICK:
+		cx->src = AF_SRC_REPLAY;
+		return af_tick(cx);
+	case AF_OBS_ZAP_ALL:
+		cx->src = AF_SRC_REPLAY;
+		return af_zap_all(cx, (__u8)a[4]);
+	}
+	return -1;
+}
+
+#endif /* AF_INFER_H */

@@ -1,0 +1,10 @@
+# BPF programs (bpf/) and their userspace loader, the collector (agent/collector.c).
+# The agent links $(BUILD)/antfarm-agent from its objects + $(COLLECTOR_OBJS) + $(LDLIBS_BPF).
+
+# fetch-and-add with a result (af_event.seq) needs BPF ISA v3
+$(BUILD)/bpf/antfarm.bpf.o: BPF_CFLAGS += -mcpu=v3
+
+COLLECTOR_SRCS := agent/collector.c agent/collector_host.c
+COLLECTOR_OBJS := $(COLLECTOR_SRCS:%.c=$(BUILD)/%.o)
+
+$(COLLECTOR_OBJS): $(BUILD)/antfarm.skel.h
