@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sched.h"
+#include "sched_as.h"
+
+extern const struct af_sched_ops af_sched_deadline_ops;
 
 struct fifo {
 	struct af_sched_req *head, *tail;
@@ -53,6 +56,10 @@ static void fifo_done(void *s, struct af_sched_req *r, uint64_t now)
 {
 }
 
+static void fifo_exit(void *s, uint64_t proc, uint64_t now)
+{
+}
+
 static void fifo_stats(void *s, FILE *out)
 {
 	struct fifo *f = s;
@@ -68,11 +75,16 @@ static const struct af_sched_ops fifo_ops = {
 	.add = fifo_add,
 	.next = fifo_next,
 	.done = fifo_done,
+	.proc_exit = fifo_exit,
 	.stats_json = fifo_stats,
 };
 
 const struct af_sched_ops *const af_schedulers[] = {
 	&fifo_ops,
+	&af_sched_deadline_ops,
+	&af_sched_ipq_ops,
+	&af_sched_anticipatory_ops,
+	&af_sched_oracle_ops,
 	NULL,
 };
 

@@ -10,7 +10,8 @@
  *    others one instance per virtqueue;
  *  - add() when a request arrives, next() whenever the backend can issue
  *    (it calls next() until NULL after every add(), done() and timer
- *    wake-up), done() when the I/O completed, proc_exit() on an exit hint;
+ *    wake-up), done() when the I/O completed, proc_exit() on an exit hint
+ *    (and next() after proc_exit() too: an exit ends an anticipation);
  *  - next() may return NULL while requests wait (anticipation): it then
  *    sets *wake_ns to the CLOCK_MONOTONIC time at which to call it again;
  *  - a request is owned by the scheduler from add() until next() returns it.
