@@ -477,6 +477,26 @@ static long af_destroy_vm_cb(struct bpf_map *map, const void *key, void *value, 
 	return 0;
 }
 
+/* Charge every vCPU's running interval before its VM's processes end. */
+static long af_settle_vcpu_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
+{
+	const struct af_vcpu_key *k = key;
+	struct af_vcpu_val *vc = value;
+	struct af_vm_val *vm = AF_LOOKUP(vms, &k->vm_key);
+	struct af_walk *w = ctx;
+	struct af_as_key pk = { .vm_key = k->vm_key, .as = vc->cur_as };
+	struct af_as_val *v;
+
+	if (!vm || !af_walk_match(w, k->vm_key, vm) || !vc->cur_as)
+		return 0;
+	v = AF_LOOKUP(procs, &pk);
+	if (v && v->live && v->gen == vc->cur_gen && w->cx.ts > vc->since_ns) {
+		v->run_ns += w->cx.ts - vc->since_ns;
+		vc->since_ns = w->cx.ts;
+	}
+	return 0;
+}
+
 static long af_destroy_vcpu_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
 {
 	const struct af_vcpu_key *k = key;
@@ -496,6 +516,7 @@ static AF_INLINE int af_vm_destroy(struct af_cx *cx, __u64 vm_key, __u32 vm_pid)
 {
 	struct af_walk w = { .cx = *cx, .vm_key = vm_key, .vm_pid = vm_pid };
 
+	AF_FOR_EACH(vcpus, af_settle_vcpu_cb, &w);
 	AF_FOR_EACH(procs, af_destroy_proc_cb, &w);
 	AF_FOR_EACH(vms, af_destroy_vm_cb, &w);
 	AF_FOR_EACH(vcpus, af_destroy_vcpu_cb, &w);
