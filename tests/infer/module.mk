@@ -10,3 +10,11 @@ $(BUILD)/tests/infer/test_infer: $(INFER_UNIT_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 TEST_PROGS += $(BUILD)/tests/infer/test_infer
+
+$(BUILD)/tests/infer/test_live.o: CFLAGS += -Iagent
+
+$(BUILD)/tests/infer/test_live: $(BUILD)/tests/infer/test_live.o $(COLLECTOR_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_BPF) -o $@
+
+TEST_PROGS += $(BUILD)/tests/infer/test_live
