@@ -17,7 +17,9 @@ struct ewma {
 
 static void ewma_add(struct ewma *a, uint64_t x)
 {
-	a->w = (7 * a->w + 256) / 8;
+	/* rounded up so that w reaches 256 (rounding down stalls at 249
+	 * and biases the mean by 3 %) */
+	a->w = (7 * a->w + 256 + 7) / 8;
 	a->total = (7 * a->total + 256 * x) / 8;
 	a->n++;
 }
@@ -59,6 +61,11 @@ struct as {
 	uint32_t run;
 	uint64_t expiry_grace;		/* no expiry break before this time */
 	struct af_sched_req *expired_rq;	/* in flight because it expired */
+	/* in flight as a close request while anticipating coop_owner: the
+	 * stream is coop_owner's (a cooperating process, or a request the
+	 * hints mis-attributed), so its run and next anticipation are too */
+	struct af_sched_req *coop_rq;
+	struct as_key *coop_owner;
 	/* device */
 	uint32_t inflight;
 	uint64_t last_complete;
@@ -362,7 +369,11 @@ static struct af_sched_req *antic_decide(struct as *s, uint64_t now,
 	}
 	r = close_request(s, k);
 	if (r) {
+		/* the stream goes on under another key (a cooperating process,
+		 * or a mis-attributed request): so does its run */
 		end_antic(s, O_COOP);
+		s->coop_rq = r;
+		s->coop_owner = k;
 		return r;
 	}
 	if (now >= until) {
@@ -389,6 +400,7 @@ static struct af_sched_req *dispatch(struct as *s, struct af_sched_req *r,
 				     uint64_t now)
 {
 	struct as_key *k = key_of(s, r);
+	struct as_key *stream = r == s->coop_rq ? s->coop_owner : k;
 
 	elv_take(&s->e, r);
 	s->inflight++;
@@ -397,10 +409,10 @@ static struct af_sched_req *dispatch(struct as *s, struct af_sched_req *r,
 	k->inflight++;
 	r->t_dispatch = now;	/* the backend sets it too; we need it in done() */
 	if (elv_dir(r) != ELV_OTHER) {
-		if (s->run_key == k) {
+		if (s->run_key == stream) {
 			s->run++;
 		} else {
-			s->run_key = k;
+			s->run_key = stream;
 			s->run = 1;
 		}
 	}
@@ -463,6 +475,10 @@ static void as_done(void *p, struct af_sched_req *r, uint64_t now)
 	if (elv_dir(r) != ELV_READ)
 		return;
 	k->last_done = now;
+	if (r == s->coop_rq) {
+		k = s->coop_owner;
+		s->coop_rq = NULL;
+	}
 	if (s->antic_on && !s->inflight && k != &s->overflow) {
 		end_antic(s, O_BREAK);	/* a previous one, if any, is over */
 		s->ak = k;

@@ -65,8 +65,10 @@ void elv_take(struct elv *e, struct af_sched_req *r)
 	if (d == ELV_OTHER)
 		return;
 	e->head_pos = r->sector + r->nsect;
+	/* a request taken out of turn (expired, anticipated) starts a batch
+	 * in its direction: an expired write brings its neighbours along */
 	if (d != e->dir)
-		e->batch_left = 0;
+		e->batch_left = ELV_FIFO_BATCH - 1;
 	else if (e->batch_left)
 		e->batch_left--;
 	e->dir = d;
