@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * antfarm-blk: vhost-user-blk backend.  main() parses the command line,
+ * opens the disk, starts the workers and runs the control-plane epoll loop
+ * (vhost-user socket, stats socket, hint socket, signals, 1 s tick).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/fs.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include "dev.h"
+#include "hints.h"
+
+struct opts {
+	const char *socket, *disk, *stats, *hints, *sched, *serial;
+	unsigned nqueues, qsize;
+	int listen_fd;
+	bool direct, ro, oracle;
+};
+
+enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL, EV_TICK };
+
+struct mainloop {
+	struct vub_dev *d;
+	int ep, listen_fd, stats_fd, sig_fd, tick_fd;
+	struct vub_hints hints;
+	bool quit;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"NAME\n"
+"    antfarm-blk - io_uring vhost-user-blk backend with a process-aware scheduling stage\n\n"
+"SYNOPSIS\n"
+"    antfarm-blk --socket PATH --disk FILE [--num-queues N] [--direct] [--read-only]\n"
+"                [--queue-size N] [--stats-socket PATH] [--scheduler NAME] [--hints PATH]\n"
+"                [--oracle-ioprio] [--serial ID] [-v] [--help]\n"
+"    antfarm-blk --print-capabilities\n\n"
+"DESCRIPTION\n"
+"    Serves FILE (a regular file or block device) as a virtio-blk disk to one\n"
+"    vhost-user front-end (QEMU) at a time on the Unix socket PATH; when the\n"
+"    front-end disconnects, the next connection is served.  Disk I/O goes\n"
+"    through io_uring, straight into guest memory.  With the front-end's\n"
+"    inflight region (INFLIGHT_SHMFD), requests in flight when antfarm-blk\n"
+"    died are resubmitted by the next antfarm-blk process.\n\n"
+"OPTIONS\n"
+"    --socket PATH, --socket-path PATH   vhost-user socket to listen on\n"
+"    --fd N                 listen on inherited socket fd N instead\n"
+"    --disk FILE, --blk-file FILE        the disk image or device\n"
+"    --num-queues N         virtqueues offered (1..%d, default 1)\n"
+"    --queue-size N         largest virtqueue accepted (power of two, default 1024)\n"
+"    --direct               open the disk with OPT_DIRECT\n"
+"    --read-only            refuse writes (VIRTIO_BLK_F_RO)\n"
+"    --stats-socket PATH    each connection gets JSON lines: one per queue, the\n"
+"                           scheduler's, the hints', then the socket closes\n"
+"    --scheduler NAME       scheduling stage (default fifo; see below)\n"
+"    --hints PATH           SOCK_SEQPACKET socket for antfarm-agent's process hints\n"
+"    --oracle-ioprio        take the process key from the request header's ioprio\n"
+"                           field (the test guest's ground truth)\n"
+"    --serial ID            answer to VIRTIO_BLK_T_GET_ID (20 bytes max)\n"
+"    --print-capabilities   print the vhost-user backend capabilities (JSON) and exit\n"
+"    -v                     log more (repeat for debug)\n"
+"    --help                 this text\n\n"
+"SCHEDULERS\n   ", VUB_MAX_QUEUES);
+	for (int i = 0; af_schedulers[i]; i++)
+		fprintf(out, " %s%s", af_schedulers[i]->name, af_schedulers[i]->device_wide ?
+			" (device-wide)" : "");
+	fprintf(out, "\n\nEXAMPLE\n"
+"    antfarm-blk --socket /run/vm0-disk.sock --disk /var/lib/vm0.img --num-queues 2 &\n"
+"    qemu-system-x86_64 -M microvm,memory-backend=mem \\\n"
+"      -object memory-backend-memfd,id=mem,size=1G,share=on \\\n"
+"      -chardev socket,id=c0,path=/run/vm0-disk.sock,reconnect=1 \\\n"
+"      -device vhost-user-blk,chardev=c0,num-queues=2 ...\n");
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_SOCKET = 256, OPT_FD, OPT_DISK, OPT_NQ, OPT_DIRECT, OPT_RO, OPT_QSIZE, OPT_STATS, OPT_SCHED,
+	       OPT_HINTS, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP };
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "socket-path", required_argument, NULL, OPT_SOCKET },
+		{ "fd", required_argument, NULL, OPT_FD },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "blk-file", required_argument, NULL, OPT_DISK },
+		{ "num-queues", required_argument, NULL, OPT_NQ },
+		{ "direct", no_argument, NULL, OPT_DIRECT },
+		{ "read-only", no_argument, NULL, OPT_RO },
+		{ "queue-size", required_argument, NULL, OPT_QSIZE },
+		{ "stats-socket", required_argument, NULL, OPT_STATS },
+		{ "scheduler", required_argument, NULL, OPT_SCHED },
+		{ "hints", required_argument, NULL, OPT_HINTS },
+		{ "oracle-ioprio", no_argument, NULL, OPT_ORACLE },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "print-capabilities", no_argument, NULL, OPT_CAPS },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	unsigned fd;
+
+	while ((c = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET: o->socket = optarg; break;
+		case OPT_FD:
+			if (parse_uint(optarg, 0, 1 << 20, &fd) < 0)
+				goto bad;
+			o->listen_fd = fd;
+			break;
+		case OPT_DISK: o->disk = optarg; break;
+		case OPT_NQ:
+			if (parse_uint(optarg, 1, VUB_MAX_QUEUES, &o->nqueues) < 0)
+				goto bad;
+			break;
+		case OPT_QSIZE:
+			if (parse_uint(optarg, 2, VUB_MAX_QSIZE, &o->qsize) < 0 ||
+			    (o->qsize & (o->qsize - 1)))
+				goto bad;
+			break;
+		case OPT_DIRECT: o->direct = true; break;
+		case OPT_RO: o->ro = true; break;
+		case OPT_STATS: o->stats = optarg; break;
+		case OPT_SCHED: o->sched = optarg; break;
+		case OPT_HINTS: o->hints = optarg; break;
+		case OPT_ORACLE: o->oracle = true; break;
+		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_CAPS:
+			printf("{\"type\":\"block\",\"features\":[\"read-only\",\"blk-file\"]}\n");
+			exit(0);
+		case OPT_HELP: usage(stdout); exit(0);
+		case 'v': vub_verbose++; break;
+		default: goto bad;
+		}
+	}
+	if (optind != argc || (!o->socket && o->listen_fd < 0) || !o->disk) {
+		fprintf(stderr, "antfarm-blk: --socket (or --fd) and --disk are required\n");
+		return -1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "antfarm-blk: bad option or value (see --help)\n");
+	return -1;
+}
+
+static int open_disk(struct vub_dev *d, const struct opts *o)
+{
+	struct stat st;
+	uint64_t size;
+	int flags = (o->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (o->direct ? O_DIRECT : 0);
+
+	d->disk_fd = open(o->disk, flags);
+	if (d->disk_fd < 0 || fstat(d->disk_fd, &st) < 0) {
+		log_warn("%s", o->disk);
+		return -1;
+	}
+	size = st.st_size;
+	d->blk_size = BLK_SECTOR;
+	d->phys_exp = 3;	/* 4 KiB physical blocks for files */
+	if (S_ISBLK(st.st_mode)) {
+		int lbs = 0, pbs = 0;
+
+		if (ioctl(d->disk_fd, BLKGETSIZE64, &size) < 0) {
+			log_warn("%s: BLKGETSIZE64", o->disk);
+			return -1;
+		}
+		if (ioctl(d->disk_fd, BLKSSZGET, &lbs) == 0 && lbs >= 512)
+			d->blk_size = lbs;
+		if (ioctl(d->disk_fd, BLKPBSZGET, &pbs) == 0 && pbs >= (int)d->blk_size)
+			d->phys_exp = __builtin_ctz(pbs / d->blk_size);
+	} else if (!S_ISREG(st.st_mode)) {
+		log_warnx("%s: not a regular file or block device", o->disk);
+		return -1;
+	}
+	d->disk.capacity = size / BLK_SECTOR;
+	d->disk.ro = o->ro;
+	strncpy(d->disk.serial, o->serial ? o->serial : "antfarm-blk", sizeof(d->disk.serial));
+	d->disk_path = o->disk;
+	return 0;
+}
+
+static int setup_dev(struct vub_dev *d, const struct opts *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	d->sched_ops = af_sched_find(o->sched ? o->sched : "fifo");
+	if (!d->sched_ops) {
+		log_warnx("unknown scheduler '%s' (see --help)", o->sched);
+		return -1;
+	}
+	af_sched_conf_defaults(&d->sched_conf);
+	d->sched_conf.nqueues = o->nqueues;
+	d->nqueues = o->nqueues;
+	d->max_qsize = o->qsize;
+	d->oracle_ioprio = o->oracle;
+	d->direct = o->direct;
+	d->wce = 1;
+	d->conn = -1;
+	/* a device-wide scheduler sees every queue: one thread owns the ring */
+	d->nworkers = d->sched_ops->device_wide ? 1 :
+		      (o->nqueues < (unsigned)(cpus > 0 ? cpus : 1) ? o->nqueues : (unsigned)cpus);
+	d->q = calloc(d->nqueues, sizeof(*d->q));
+	d->w = calloc(d->nworkers, sizeof(*d->w));
+	if (!d->q || !d->w)
+		return -1;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct vub_worker *w = &d->w[i];
+
+		w->id = i;
+		w->dev = d;
+		w->queues = calloc(d->nqueues, sizeof(*w->queues));
+		if (!w->queues)
+			return -1;
+		if (i == 0 && d->sched_ops->device_wide &&
+		    !(w->sched = d->sched_ops->create(&d->sched_conf)))
+			return -1;
+	}
+	for (unsigned i = 0; i < d->nqueues; i++) {
+		struct vub_queue *q = &d->q[i];
+		struct vub_worker *w = &d->w[i % d->nworkers];
+
+		q->index = i;
+		q->kickfd = q->callfd = q->errfd = -1;
+		q->w = w;
+		w->queues[w->nq++] = q;
+		if (!d->sched_ops->device_wide &&
+		    !(q->sched = d->sched_ops->create(&d->sched_conf)))
+			return -1;
+	}
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		int err = worker_start(&d->w[i]);
+
+		if (err) {
+			errno = -err;
+			log_warn("worker %u: io_uring setup", i);
+			return -1;
+		}
+	}
+	log_info("%s: %llu sectors, %u queue(s) on %u thread(s), scheduler %s%s%s", d->disk_path,
+		 (unsigned long long)d->disk.capacity, d->nqueues, d->nworkers, d->sched_ops->name,
+		 d->direct ? ", OPT_DIRECT" : "", d->disk.ro ? ", read-only" : "");
+	return 0;
+}
+
+/* Test knob: ANTFARM_BLK_TEST_HOLD_MS holds every completion that long
+ * through the delay stage, so tests can kill the backend with requests
+ * reliably in flight.  Not for production use. */
+static uint64_t hold_ns;
+
+static uint64_t hold_hook(void *ctx, const struct af_sched_req *r, uint64_t now)
+{
+	return hold_ns;
+}
+
+static void test_knobs(void)
+{
+	const char *s = getenv("ANTFARM_BLK_TEST_HOLD_MS");
+
+	if (s && atoi(s) > 0) {
+		hold_ns = (uint64_t)atoi(s) * 1000000ull;
+		vub_delay_hook = hold_hook;
+		log_warnx("test knob: holding every completion for %s ms", s);
+	}
+}
+
+static int listen_unix(const char *path, int type)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_warnx("socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* a stale socket from a killed predecessor: replace it */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+		log_warn("%s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void ep_add(struct mainloop *m, int fd, uint32_t type)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)type << 32 | (uint32_t)fd };
+
+	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		log_warn("epoll_ctl add %d", fd);
+}
+
+static void ep_del(struct mainloop *m, int fd)
+{
+	epoll_ctl(m->ep, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static void conn_accept(struct mainloop *m)
+{
+	struct vub_dev *d = m->d;
+	struct timeval tv = { .tv_sec = 2 };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	/* a front-end that stops mid-message must not stall the control plane */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	d->peer_pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
+	d->conn = fd;
+	ep_del(m, m->listen_fd);
+	ep_add(m, fd, EV_CONN);
+	log_info("front-end connected (pid %d)", (int)d->peer_pid);
+}
+
+static void conn_close(struct mainloop *m)
+{
+	struct vub_dev *d = m->d;
+
+	ep_del(m, d->conn);
+	close(d->conn);
+	d->conn = -1;
+	vub_conn_reset(d);
+	d->peer_pid = 0;
+	if (m->listen_fd >= 0)
+		ep_add(m, m->listen_fd, EV_LISTEN);
+	log_info("front-end disconnected; waiting for the next one");
+}
+
+static void conn_input(struct mainloop *m)
+{
+	struct vhost_user_msg msg;
+	const char *why = NULL;
+	int rc = vhost_user_msg_recv(m->d->conn, &msg, &why);
+
+	if (rc < 0)
+		log_warnx("vhost-user receive: %s; closing the connection", why);
+	if (rc <= 0 || !vub_handle_msg(m->d, &msg))
+		conn_close(m);
+}
+
+static void sched_stats(struct vub_dev *d, FILE *out)
+{
+	for (unsigned i = 0; i < d->nworkers; i++)
+		worker_pause(&d->w[i]);
+	if (d->sched_ops->device_wide) {
+		fprintf(out, "{\"type\":\"scheduler\",\"name\":\"%s\",\"queue\":null,\"stats\":",
+			d->sched_ops->name);
+		d->sched_ops->stats_json(d->w[0].sched, out);
+		fputs("}\n", out);
+	} else {
+		for (unsigned i = 0; i < d->nqueues; i++) {
+			fprintf(out, "{\"type\":\"scheduler\",\"name\":\"%s\",\"queue\":%u,\"stats\":",
+				d->sched_ops->name, i);
+			d->sched_ops->stats_json(d->q[i].sched, out);
+			fputs("}\n", out);
+		}
+	}
+	for (unsigned i = 0; i < d->nworkers; i++)
+		worker_resume(&d->w[i]);
+}
+
+static void stats_serve(struct mainloop *m)
+{
+	struct vub_dev *d = m->d;
+	char *buf = NULL;
+	size_t len = 0, off = 0;
+	FILE *out;
+	int fd = accept4(m->stats_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	out = open_memstream(&buf, &len);
+	if (!out) {
+		close(fd);
+		return;
+	}
+	fprintf(out, "{\"type\":\"device\",\"disk\":\"%s\",\"sectors\":%llu,\"queues\":%u,"
+		"\"threads\":%u,\"scheduler\":\"%s\",\"connected\":%s,\"features\":%llu,"
+		"\"protocol_features\":%llu,\"writeback\":%u,\"inflight_region\":%s}\n",
+		d->disk_path, (unsigned long long)d->disk.capacity, d->nqueues, d->nworkers,
+		d->sched_ops->name, d->conn >= 0 ? "true" : "false",
+		(unsigned long long)d->features, (unsigned long long)d->proto, d->wce,
+		d->infl.addr ? "true" : "false");
+	for (unsigned i = 0; i < d->nqueues; i++) {
+		stats_queue_json(out, i, &d->q[i].st, __atomic_load_n(&d->q[i].inflight,
+								       __ATOMIC_RELAXED));
+		fputc('\n', out);
+	}
+	sched_stats(d, out);
+	hints_json(&m->hints, out);
+	fputc('\n', out);
+	fclose(out);
+	while (off < len) {
+		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	free(buf);
+	close(fd);
+}
+
+static void tick(struct mainloop *m)
+{
+	uint64_t exp;
+
+	if (read(m->tick_fd, &exp, sizeof(exp)) < 0)
+		return;
+	for (unsigned i = 0; i < m->d->nqueues; i++) {
+		struct vub_qstats *s = &m->d->q[i].st;
+		uint64_t r = STAT_GET(s->requests);
+
+		s->iops = r - s->prev_requests;
+		s->prev_requests = r;
+	}
+}
+
+static void handle_event(struct mainloop *m, uint64_t data)
+{
+	int fd = (int)(uint32_t)data;
+	struct signalfd_siginfo si;
+
+	switch (data >> 32) {
+	case EV_LISTEN: conn_accept(m); break;
+	case EV_CONN: conn_input(m); break;
+	case EV_STATS: stats_serve(m); break;
+	case EV_HINT_LISTEN:
+		fd = hints_accept(&m->hints);
+		if (fd >= 0)
+			ep_add(m, fd, EV_HINT);
+		break;
+	case EV_HINT:
+		hints_read(&m->hints, m->d, fd);
+		break;
+	case EV_SIGNAL:
+		if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+			log_info("signal %u: shutting down", si.ssi_signo);
+			m->quit = true;
+		}
+		break;
+	case EV_TICK: tick(m); break;
+	}
+}
+
+static int setup_loop(struct mainloop *m, const struct opts *o)
+{
+	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+	sigset_t mask;
+
+	m->ep = epoll_create1(EPOLL_CLOEXEC);
+	m->listen_fd = o->listen_fd >= 0 ? o->listen_fd : listen_unix(o->socket, SOCK_STREAM);
+	if (m->ep < 0 || m->listen_fd < 0)
+		return -1;
+	ep_add(m, m->listen_fd, EV_LISTEN);
+	m->stats_fd = -1;
+	if (o->stats) {
+		m->stats_fd = listen_unix(o->stats, SOCK_STREAM);
+		if (m->stats_fd < 0)
+			return -1;
+		ep_add(m, m->stats_fd, EV_STATS);
+	}
+	m->hints.listen_fd = -1;
+	for (int i = 0; i < VUB_HINT_CONNS; i++)
+		m->hints.conns[i] = -1;
+	if (o->hints) {
+		if (hints_open(&m->hints, o->hints) < 0)
+			return -1;
+		ep_add(m, m->hints.listen_fd, EV_HINT_LISTEN);
+	}
+	m->d->hints = &m->hints;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	m->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	m->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (m->sig_fd < 0 || m->tick_fd < 0 || timerfd_settime(m->tick_fd, 0, &its, NULL) < 0)
+		return -1;
+	ep_add(m, m->sig_fd, EV_SIGNAL);
+	ep_add(m, m->tick_fd, EV_TICK);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1 };
+	struct vub_dev d = { 0 };
+	struct mainloop m = { .d = &d };
+	sigset_t mask;
+	int err = 1;
+
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	/* workers inherit this mask: signals go to the signalfd only */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	test_knobs();
+	if (open_disk(&d, &o) < 0 || setup_dev(&d, &o) < 0 || setup_loop(&m, &o) < 0)
+		goto cleanup;
+	log_info("listening on %s", o.socket ? o.socket : "inherited fd");
+	while (!m.quit) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(m.ep, ev, 16, -1);
+
+		if (n < 0 && errno != EINTR) {
+			log_warn("epoll_wait");
+			goto cleanup;
+		}
+		for (int i = 0; i < n && !m.quit; i++)
+			handle_event(&m, ev[i].data.u64);
+	}
+	err = 0;
+cleanup:
+	if (d.conn >= 0)
+		conn_close(&m);
+	for (unsigned i = 0; d.w && i < d.nworkers; i++)
+		if (d.w[i].ready && !d.w[i].ring_err)
+			worker_stop(&d.w[i]);
+	hints_close(&m.hints);
+	if (o.socket && o.listen_fd < 0)
+		unlink(o.socket);
+	if (o.stats)
+		unlink(o.stats);
+	if (o.hints)
+		unlink(o.hints);
+	return err;
+}

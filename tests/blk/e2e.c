@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * antfarm-blk end to end over its real socket: the read/write path and every
+ * request type, status codes for bad requests, hostile messages and chains
+ * (the process survives, the next connection works), reconnect, stats and
+ * hint sockets, read-only disks, and kill -9 with requests in flight
+ * followed by a restart that completes them (INFLIGHT_SHMFD).
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/virtio_blk.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "antfarm_hint.h"
+#include "mini.h"
+#include "util.h"
+
+#define DISK_MB 8
+static char sock[100], stats[100], hints[100], disk[100];
+static pid_t backend;
+
+static void start(const char *env, bool ro, const char *nq)
+{
+	const char *args[] = { "--socket", sock, "--disk", disk, "--stats-socket", stats,
+			       "--hints", hints, "--serial", "antfarm-test-serial",
+			       "--num-queues", nq, "-v", ro ? "--read-only" : NULL, NULL };
+
+	unlink(sock);
+	backend = t_start_backend(env, args);
+}
+
+static bool connect_start(struct mini *m, unsigned nq, bool inflight, bool event_idx)
+{
+	memset(m, 0, sizeof(*m));
+	m->inflight_fd = -1;
+	m->memfd = -1;
+	for (unsigned i = 0; i < MINI_MAXQ; i++)
+		m->q[i].kick = m->q[i].call = -1;
+	if (mini_connect(m, sock) < 0)
+		return false;
+	return mini_start(m, nq, 128, inflight, event_idx) == 0;
+}
+
+static void release(struct mini *m)
+{
+	mini_close(m);
+	if (m->mem)
+		munmap(m->mem, MINI_MEM);
+	if (m->memfd >= 0)
+		close(m->memfd);
+	if (m->inflight_fd >= 0)
+		close(m->inflight_fd);
+}
+
+static void fill(uint8_t *b, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 9));
+}
+
+static void test_rw(struct mini *m, unsigned qi)
+{
+	static uint8_t w[16384], r[16384];
+	char id[VIRTIO_BLK_ID_BYTES + 1] = { 0 };
+	int fd = open(disk, O_RDONLY);
+
+	fill(w, sizeof(w), qi + 1);
+	CHECK(mini_req(m, qi, VIRTIO_BLK_T_OUT, 8, w, sizeof(w)) == VIRTIO_BLK_S_OK, "write q%u", qi);
+	CHECK(mini_req(m, qi, VIRTIO_BLK_T_IN, 8, r, sizeof(r)) == VIRTIO_BLK_S_OK, "read q%u", qi);
+	CHECK(!memcmp(w, r, sizeof(w)), "read back differs (queue %u)", qi);
+	memset(r, 0, sizeof(r));
+	CHECK(pread(fd, r, sizeof(r), 8 * 512) == sizeof(r) && !memcmp(w, r, sizeof(w)),
+	      "disk file does not hold the written data");
+	close(fd);
+	CHECK(mini_req(m, qi, VIRTIO_BLK_T_FLUSH, 0, NULL, 0) == VIRTIO_BLK_S_OK, "flush");
+	CHECK(mini_req(m, qi, VIRTIO_BLK_T_GET_ID, 0, id, VIRTIO_BLK_ID_BYTES) == VIRTIO_BLK_S_OK &&
+	      !strcmp(id, "antfarm-test-serial"), "GET_ID gave '%s'", id);
+}
+
+static int segment_req(struct mini *m, uint32_t type, uint64_t sector, uint32_t n, uint32_t flags)
+{
+	struct virtio_blk_discard_write_zeroes s = { sector, n, flags };
+
+	return mini_req(m, 0, type, 0, &s, sizeof(s));
+}
+
+static void test_ops(struct mini *m)
+{
+	static uint8_t buf[8192], zero[8192];
+	uint64_t cap = DISK_MB * 2048ull;
+
+	memset(buf, 0xab, sizeof(buf));
+	mini_req(m, 0, VIRTIO_BLK_T_OUT, 64, buf, sizeof(buf));
+	CHECK(segment_req(m, VIRTIO_BLK_T_DISCARD, 64, 8, 0) == VIRTIO_BLK_S_OK, "discard");
+	CHECK(segment_req(m, VIRTIO_BLK_T_WRITE_ZEROES, 72, 8, 0) == VIRTIO_BLK_S_OK, "write zeroes");
+	CHECK(mini_req(m, 0, VIRTIO_BLK_T_IN, 64, buf, sizeof(buf)) == 0 &&
+	      !memcmp(buf, zero, sizeof(buf)), "discarded/zeroed range does not read as zeroes");
+	CHECK(segment_req(m, VIRTIO_BLK_T_DISCARD, 64, 8, 1) == VIRTIO_BLK_S_UNSUPP,
+	      "discard with the unmap flag must be UNSUPP");
+	CHECK(segment_req(m, VIRTIO_BLK_T_WRITE_ZEROES, cap - 4, 8, 0) == VIRTIO_BLK_S_IOERR,
+	      "write zeroes past the end");
+	CHECK(mini_req(m, 0, VIRTIO_BLK_T_IN, cap - 1, buf, 1024) == VIRTIO_BLK_S_IOERR,
+	      "read past the end");
+	CHECK(mini_req(m, 0, VIRTIO_BLK_T_IN, ~0ull - 1, buf, 1024) == VIRTIO_BLK_S_IOERR,
+	      "sector overflow");
+	CHECK(mini_req(m, 0, VIRTIO_BLK_T_OUT, 0, buf, 100) == VIRTIO_BLK_S_IOERR,
+	      "write of a partial sector");
+	CHECK(mini_req(m, 0, 99, 0, buf, 512) == VIRTIO_BLK_S_UNSUPP, "unknown type");
+	CHECK(mini_req(m, 0, VIRTIO_BLK_T_IN, cap - 2, buf, 1024) == VIRTIO_BLK_S_OK,
+	      "read of the last sectors");
+}
+
+static void test_config(struct mini *m)
+{
+	struct { uint32_t off, size, flags; struct virtio_blk_config c; } cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg.c);
+	uint32_t r, size = sizeof(cfg);
+
+	CHECK(mini_send(m, 24, 1, &cfg, sizeof(cfg), NULL, 0) == 0 &&
+	      mini_recv(m, &r, &cfg, &size, NULL) == 0, "GET_CONFIG");
+	CHECK(cfg.c.capacity == DISK_MB * 2048ull, "capacity %llu", (unsigned long long)cfg.c.capacity);
+	CHECK(cfg.c.num_queues == 2 && cfg.c.blk_size == 512, "num_queues %u blk_size %u",
+	      cfg.c.num_queues, cfg.c.blk_size);
+}
+
+/* Sends raw bytes as a message; the backend must drop the connection. */
+static void hostile_msg(const char *what, uint32_t req, uint32_t flags, const void *p,
+			uint32_t size, const int *fds, unsigned nfds)
+{
+	struct mini m = { .sock = -1 };
+	char c;
+	uint64_t f;
+
+	CHECK(mini_connect(&m, sock) == 0, "connect for %s", what);
+	mini_send(&m, req, flags, p, size, fds, nfds);
+	CHECK(read(m.sock, &c, 1) <= 0, "%s: connection not closed", what);
+	close(m.sock);
+	CHECK(t_alive(backend), "backend died on %s", what);
+	/* and the next front-end is served */
+	CHECK(mini_connect(&m, sock) == 0 && mini_send(&m, 1, 1, NULL, 0, NULL, 0) == 0 &&
+	      mini_recv(&m, &(uint32_t){ 0 }, &f, &(uint32_t){ 8 }, NULL) == 0,
+	      "no service after %s", what);
+	close(m.sock);
+}
+
+static void test_hostile_msgs(void)
+{
+	uint8_t big[512] = { 0 };
+	struct { uint32_t n, pad; uint64_t r[4 * 9]; } mt = { 9, 0, { 0 } };
+	uint32_t st[2] = { 7, 128 };
+	int fd = open("/dev/null", O_RDONLY);
+
+	hostile_msg("bad version", 1, 2, NULL, 0, NULL, 0);
+	hostile_msg("reply flag on a request", 1, 1 | 4, NULL, 0, NULL, 0);
+	hostile_msg("oversized payload", 24, 1, big, sizeof(big), NULL, 0);
+	hostile_msg("9 memory regions", 5, 1, &mt, 8 + 9 * 32, NULL, 0);
+	mt.n = 1;
+	hostile_msg("region without fd", 5, 1, &mt, 8 + 32, NULL, 0);
+	mt.r[1] = 4096;	/* size; fd /dev/null cannot be mapped shared */
+	hostile_msg("unmappable region", 5, 1, &mt, 8 + 32, &fd, 1);
+	hostile_msg("ring index beyond num-queues", 18, 1, st, 8, NULL, 0);
+	st[0] = 0;
+	st[1] = 100;
+	hostile_msg("queue size not a power of two", 8, 1, st, 8, NULL, 0);
+	hostile_msg("kick with fd flag and an fd", 12, 1, &(uint64_t){ 0x100 }, 8, &fd, 1);
+	hostile_msg("short u64 payload", 2, 1, st, 4, NULL, 0);
+	hostile_msg("config window past 256 bytes",
+		    24, 1, &(uint32_t[4]){ 250, 10, 0, 0 }, 12 + 10, NULL, 0);
+	close(fd);
+}
+
+/* A chain pointing outside guest memory: the queue is marked broken, nothing crashes. */
+static void test_hostile_chain(void)
+{
+	struct mini m;
+	uint64_t st;
+	struct mini_q *q;
+	uint16_t head;
+
+	CHECK(connect_start(&m, 1, false, true), "start for hostile chain");
+	q = &m.q[0];
+	head = mini_queue_req(&m, 0, VIRTIO_BLK_T_IN, 0, 0x7fff00000000ull, 4096, true, &st);
+	(void)head;
+	mini_kick(&m, 0);
+	CHECK(mini_wait_used(&m, 0, 300, NULL) < 0, "bad chain was completed");
+	/* a loop: a descriptor whose next points to itself */
+	q->desc[5] = (struct vring_desc){ MINI_GPA, 16, VRING_DESC_F_NEXT, 5 };
+	CHECK(t_alive(backend), "backend died on a bad chain");
+	release(&m);
+}
+
+static void test_stats_and_hints(void)
+{
+	static char buf[65536];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct af_hint h = { AF_HINT_MAGIC, AF_HINT_VERSION, AF_HINT_NOTIFY, 0, 0, 1, 42, 0, 0 };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	char c;
+
+	strncpy(sa.sun_path, hints, sizeof(sa.sun_path) - 1);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "hint connect");
+	CHECK(send(fd, &h, sizeof(h), 0) == sizeof(h), "hint send");
+	h.magic = 0;
+	send(fd, &h, sizeof(h), 0);
+	CHECK(read(fd, &c, 1) <= 0, "bad hint did not close the hint connection");
+	close(fd);
+	CHECK(t_read_stats(stats, buf, sizeof(buf)) == 0, "stats socket");
+	CHECK(strstr(buf, "\"type\":\"queue\",\"queue\":0,\"requests\":") != NULL, "queue stats: %s", buf);
+	CHECK(strstr(buf, "\"notify\":1,") && strstr(buf, "\"bad\":1,"), "hint counts: %s", buf);
+	CHECK(strstr(buf, "\"type\":\"scheduler\",\"name\":\"fifo\"") != NULL, "scheduler stats");
+	CHECK(strstr(buf, "\"p99_us\":") != NULL, "latency percentiles");
+}
+
+/* kill -9 with writes in flight, restart, the same front-end state continues. */
+static void test_crash_restart(void)
+{
+	enum { N = 6, LEN = 8192 };
+	static uint8_t w[N][LEN], r[LEN];
+	uint64_t data[N], st[N];
+	struct mini m;
+	int done = 0, fd;
+
+	t_stop_backend(backend, SIGTERM);
+	start("ANTFARM_BLK_TEST_HOLD_MS=20000", false, "2");
+	CHECK(connect_start(&m, 1, true, true), "start with inflight region");
+	for (int i = 0; i < N; i++) {
+		fill(w[i], LEN, 100 + i);
+		data[i] = mini_alloc(&m, LEN);
+		memcpy(mini_gpa(&m, data[i]), w[i], LEN);
+		mini_queue_req(&m, 0, VIRTIO_BLK_T_OUT, 256 + i * 16, data[i], LEN, false, &st[i]);
+	}
+	mini_kick(&m, 0);
+	usleep(300000);
+	CHECK(m.q[0].used->idx == 0, "completions were not held");
+	t_stop_backend(backend, SIGKILL);
+	mini_close(&m);
+	/* wipe what the first backend wrote: the restart must redo the writes */
+	fd = open(disk, O_RDWR);
+	CHECK(fallocate(fd, 0x02 | 0x01, 256 * 512, N * 16 * 512) == 0, "punch");
+	start(NULL, false, "2");
+	CHECK(mini_connect(&m, sock) == 0 && mini_start(&m, 1, 128, true, true) == 0, "reconnect");
+	while (done < N && mini_wait_used(&m, 0, 5000, NULL) >= 0)
+		done++;
+	CHECK(done == N, "%d of %d requests completed after the restart", done, N);
+	for (int i = 0; i < N; i++) {
+		CHECK(*(uint8_t *)mini_gpa(&m, st[i]) == VIRTIO_BLK_S_OK, "status of request %d", i);
+		CHECK(pread(fd, r, LEN, (256 + i * 16) * 512) == LEN && !memcmp(r, w[i], LEN),
+		      "write %d lost or torn", i);
+	}
+	close(fd);
+	/* the restarted backend continues where the ring is */
+	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 256, r, LEN) == 0 && !memcmp(r, w[0], LEN),
+	      "I/O after the restart");
+	release(&m);
+}
+
+static void test_read_only(void)
+{
+	static uint8_t buf[4096];
+	struct mini m;
+
+	t_stop_backend(backend, SIGTERM);
+	start(NULL, true, "2");
+	CHECK(connect_start(&m, 1, false, false), "start read-only");
+	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf)) == VIRTIO_BLK_S_IOERR,
+	      "write to a read-only disk");
+	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == VIRTIO_BLK_S_OK,
+	      "read from a read-only disk");
+	release(&m);
+}
+
+int main(void)
+{
+	struct mini m;
+	int fd;
+
+	snprintf(sock, sizeof(sock), "%s/blk.sock", t_tmpdir());
+	snprintf(stats, sizeof(stats), "%s/stats.sock", t_tmpdir());
+	snprintf(hints, sizeof(hints), "%s/hints.sock", t_tmpdir());
+	snprintf(disk, sizeof(disk), "%s/disk.img", t_tmpdir());
+	fd = open(disk, O_RDWR | O_CREAT, 0644);
+	if (fd < 0 || ftruncate(fd, DISK_MB << 20) < 0) {
+		perror(disk);
+		return 1;
+	}
+	close(fd);
+	start(NULL, false, "2");
+	if (!connect_start(&m, 2, false, true)) {
+		printf("FAIL: negotiation with antfarm-blk\n");
+		t_failures++;
+		goto out;
+	}
+	test_rw(&m, 0);
+	test_rw(&m, 1);
+	test_ops(&m);
+	test_config(&m);
+	release(&m);
+	/* the same backend serves a second connection (no event-idx this time) */
+	CHECK(connect_start(&m, 1, false, false), "reconnect");
+	test_rw(&m, 0);
+	release(&m);
+	test_hostile_msgs();
+	test_hostile_chain();
+	test_stats_and_hints();
+	test_crash_restart();
+	test_read_only();
+out:
+	t_stop_backend(backend, SIGTERM);
+	if (t_failures) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "tail -n 30 %s/blk.log", t_tmpdir());
+		if (system(cmd) != 0)
+			printf("(no backend log)\n");
+	}
+	t_cleanup_dir();
+	printf("%s: %d failure(s)\n", t_failures ? "FAIL" : "PASS", t_failures);
+	return t_failures ? 1 : 0;
+}
