@@ -97,12 +97,18 @@ static struct sim_result run(const struct run *r, struct probe *probe)
 
 #define MAX_ANTIC_DEFAULT 1	/* run.max_antic = 1: keep the default */
 
-static double mbps(const char *sched, int procs, int pattern, int per_queue)
+static struct sim_result basic(const char *sched, int procs, int pattern,
+			       int per_queue)
 {
 	struct run r = { .sched = sched, .procs = procs, .pattern = pattern,
 			 .per_queue = per_queue, .max_antic = MAX_ANTIC_DEFAULT };
 
-	return run(&r, NULL).mbps;
+	return run(&r, NULL);
+}
+
+static double mbps(const char *sched, int procs, int pattern, int per_queue)
+{
+	return basic(sched, procs, pattern, per_queue).mbps;
 }
 
 /* The paper's case: N synchronous sequential readers on one disk. */
@@ -111,11 +117,14 @@ static void t_deceptive_idleness(void)
 	for (int n = 2; n <= 8; n *= 2) {
 		double fifo = mbps("fifo", n, SIM_SEQ, 0);
 		double dl = mbps("deadline", n, SIM_SEQ, 0);
-		double as = mbps("anticipatory", n, SIM_SEQ, 0);
-		double oracle = mbps("oracle", n, SIM_SEQ, 0);
+		struct sim_result res = basic("anticipatory", n, SIM_SEQ, 0);
+		double as = res.mbps, oracle = mbps("oracle", n, SIM_SEQ, 0);
 
-		printf("seq n=%d fifo %.1f deadline %.1f anticipatory %.1f oracle %.1f MB/s\n",
-		       n, fifo, dl, as, oracle);
+		printf("seq n=%d fifo %.1f deadline %.1f anticipatory %.1f oracle %.1f MB/s,"
+		       " fairness %.2f\n", n, fifo, dl, as, oracle, res.fairness);
+		/* turns rotate (cap, deadlines): no reader is left behind */
+		CHECK("as-fair-shares", res.fairness >= 0.5, "n=%d %.2f", n,
+		      res.fairness);
 		CHECK("as-2x-fifo", as >= 2 * fifo, "n=%d %.2f vs %.2f", n, as, fifo);
 		CHECK("as-2x-deadline", as >= 2 * dl, "n=%d %.2f vs %.2f", n, as, dl);
 		CHECK("as-equals-oracle-exact-tags", as >= 0.97 * oracle &&

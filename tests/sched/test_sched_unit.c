@@ -120,6 +120,20 @@ static int h_warm(struct h *h, uint64_t proc, uint16_t q, int n, uint64_t think)
 	return 0;
 }
 
+/* The common start of the anticipation cases: P1 has just completed a
+ * read on a slow device and P2's far request arrives: the scheduler must
+ * wait (return NULL) with *wake set.  Returns P2's request, NULL if not. */
+static struct af_sched_req *h_wait(struct h *h, const struct af_sched_conf *conf,
+				   uint64_t proc2, uint64_t *wake)
+{
+	struct af_sched_req *other;
+
+	if (h_init(h, "anticipatory", conf) || h_warm(h, P1, 0, 10, 100 * US))
+		return NULL;
+	other = h_add(h, proc2, 0, FAR, AF_OP_READ);
+	return h_next(h, wake) ? NULL : other;
+}
+
 /* ---- registry, fifo, deadline ---- */
 
 static void t_registry(void)
@@ -358,12 +372,10 @@ static void t_wait_and_hit(void)
 	uint64_t wake, t0;
 
 	cur = "antic-own-request-hit";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm");
+	other = h_wait(&h, NULL, P2, &wake);
+	CHECK(other, "did not wait for P1");
 	CHECK(as_antic_enabled(h.s), "anticipation off on a 5 ms device");
 	t0 = h.now;
-	other = h_add(&h, P2, 0, FAR, AF_OP_READ);
-	CHECK(!h_next(&h, &wake), "did not wait for P1");
 	CHECK(wake == t0 + 6 * MS, "wake %llu, expected window end",
 	      (unsigned long long)(wake - t0));
 	h.now += 100 * US;
@@ -374,7 +386,6 @@ static void t_wait_and_hit(void)
 	      (unsigned long long)st.antic, (unsigned long long)st.hits);
 	h.now += 5 * MS;
 	h.ops->done(h.s, own, h.now);
-	(void)other;
 	h_free(&h);
 }
 
@@ -385,10 +396,7 @@ static void t_close_coop(void)
 	struct as_key_stats st;
 
 	cur = "antic-close-request-coop";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm");
-	h_add(&h, P3, 0, FAR, AF_OP_READ);
-	CHECK(!h_next(&h, NULL), "did not wait");
+	CHECK(h_wait(&h, NULL, P3, NULL), "did not wait");
 	close = h_add(&h, P2, 0, h.pos + 256, AF_OP_READ);
 	CHECK(h_next(&h, NULL) == close, "close request not taken");
 	as_key_stats(h.s, P1, 0, &st);
@@ -405,10 +413,8 @@ static void t_exit_hint(void)
 	uint64_t wake;
 
 	cur = "antic-exit-hint";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm");
-	other = h_add(&h, P2, 0, FAR, AF_OP_READ);
-	CHECK(!h_next(&h, &wake), "did not wait");
+	other = h_wait(&h, NULL, P2, &wake);
+	CHECK(other, "did not wait");
 	h.now += 50 * US;
 	h.ops->proc_exit(h.s, P1, h.now);
 	CHECK(h_next(&h, &wake) == other, "still waiting after the exit hint");
@@ -426,10 +432,8 @@ static void t_window_miss(void)
 	uint64_t wake;
 
 	cur = "antic-window-timeout";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm");
-	other = h_add(&h, P2, 0, FAR, AF_OP_READ);
-	CHECK(!h_next(&h, &wake), "did not wait");
+	other = h_wait(&h, NULL, P2, &wake);
+	CHECK(other, "did not wait");
 	h.now = wake - 1;
 	CHECK(!h_next(&h, &wake), "stopped before the window ended");
 	h.now = wake;
@@ -450,11 +454,9 @@ static void t_deadline_break(void)
 	cur = "antic-deadline-break";
 	af_sched_conf_defaults(&conf);
 	conf.read_expire_ns = 2 * MS;	/* shorter than the 6 ms window */
-	CHECK(!h_init(&h, "anticipatory", &conf), "create");
-	CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm");
+	other = h_wait(&h, &conf, P2, &wake);
+	CHECK(other, "did not wait");
 	t0 = h.now;
-	other = h_add(&h, P2, 0, FAR, AF_OP_READ);
-	CHECK(!h_next(&h, &wake), "did not wait");
 	CHECK(wake == t0 + 2 * MS, "wake at %llu ns, expected the deadline",
 	      (unsigned long long)(wake - t0));
 	h.now = wake;
@@ -475,10 +477,12 @@ static void t_no_wait_cases(void)
 
 		cur = c[i].name;
 		CHECK(!h_init(&h, "anticipatory", NULL), "create");
-		for (int k = 0; k < 40; k++)
+		/* 20 reads: fewer than max_antic, which would end the turn anyway */
+		for (int k = 0; k < 20; k++)
 			CHECK(!h_read(&h, P1, 0, c[i].seeky ? (k % 2) * FAR + k : k * 128ull,
-				      5 * MS, k < 39 ? c[i].think : 0), "read");
-		other = h_add(&h, P2, 0, FAR / 2, AF_OP_READ);
+				      5 * MS, k < 19 ? c[i].think : 0), "read");
+		/* farther than P1's mean seek, so not a "close" request */
+		other = h_add(&h, P2, 0, 4 * FAR, AF_OP_READ);
 		CHECK(h_next(&h, NULL) == other, "waited anyway");
 		h_free(&h);
 	}
