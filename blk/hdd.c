@@ -139,3 +139,12 @@ uint64_t hdd_service_ns(struct hdd_model *m, uint64_t sector, uint32_t nsect,
 	m->head = sector + nsect;
 	return pos_ns + transfer_ns(m, sector, nsect);
 }
+
+uint64_t hdd_delay_ns(struct hdd_model *m, uint64_t now, uint64_t sector,
+		      uint32_t nsect, int write)
+{
+	uint64_t start = m->busy_until > now ? m->busy_until : now;
+
+	m->busy_until = start + hdd_service_ns(m, sector, nsect, write);
+	return m->busy_until - now;
+}

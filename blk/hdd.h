@@ -71,6 +71,7 @@ struct hdd_model {
 	uint64_t track_sectors;		/* sectors passing in one revolution */
 	double a[2], b[2], c[2], e[2];	/* seek curve, ns */
 	double track_frac;
+	uint64_t busy_until;		/* hdd_delay_ns: when the head is free */
 };
 
 /* Returns 0, or -1 if the parameters are unusable (zero rpm or rate,
@@ -83,6 +84,14 @@ int hdd_init(struct hdd_model *m, const struct hdd_params *p,
  * image, never rejected: validation is the backend's job. */
 uint64_t hdd_service_ns(struct hdd_model *m, uint64_t sector, uint32_t nsect,
 			int write);
+
+/* For a delay stage: the request issued at 'now' (CLOCK_MONOTONIC ns)
+ * waits behind those issued before it (one head, served in issue order),
+ * then takes hdd_service_ns.  Returns how long after 'now' it completes.
+ * Not thread-safe: one model per disk, called from one thread (or under
+ * the caller's lock). */
+uint64_t hdd_delay_ns(struct hdd_model *m, uint64_t now, uint64_t sector,
+		      uint32_t nsect, int write);
 
 /* The seek curve alone, for a distance in sectors. */
 uint64_t hdd_seek_ns(const struct hdd_model *m, uint64_t dist, int write);

@@ -278,6 +278,24 @@ static void t_hdd_service(void)
 	CHECK(hdd_service_ns(&m, cap - 1, 0, 0) < 100 * MS, "empty request");
 }
 
+static void t_hdd_delay(void)
+{
+	struct hdd_model m, ref;
+	uint64_t a, b, c, now = 5000 * MS;
+
+	cur = "hdd-delay-one-head";
+	CHECK(!hdd_init(&m, &hdd_default_params, 1ull << 30), "init");
+	ref = m;
+	a = hdd_delay_ns(&m, now, 1 << 20, 128, 0);
+	b = hdd_delay_ns(&m, now, 1 << 29, 128, 0);	/* queued behind a */
+	CHECK(a == hdd_service_ns(&ref, 1 << 20, 128, 0) &&
+	      b == a + hdd_service_ns(&ref, 1 << 29, 128, 0),
+	      "a %llu b %llu", (unsigned long long)a, (unsigned long long)b);
+	c = hdd_delay_ns(&m, now + b + 50 * MS, (1 << 29) + 128, 128, 0);
+	CHECK(c == hdd_service_ns(&ref, (1 << 29) + 128, 128, 0),
+	      "idle head: c %llu", (unsigned long long)c);
+}
+
 static void t_hdd_bad_params(void)
 {
 	struct hdd_model m;
@@ -691,7 +709,8 @@ int main(void)
 {
 	void (*const tests[])(void) = {
 		t_registry, t_fifo, t_deadline_sorted, t_deadline_expired,
-		t_deadline_writes, t_hdd_curve, t_hdd_service, t_hdd_bad_params,
+		t_deadline_writes, t_hdd_curve, t_hdd_service, t_hdd_delay,
+		t_hdd_bad_params,
 		t_think_time, t_seek_stats, t_priors, t_wait_and_hit,
 		t_close_coop, t_exit_hint, t_window_miss, t_deadline_break,
 		t_no_wait_cases, t_write_and_cold, t_fast_device, t_cap,
