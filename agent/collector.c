@@ -500,16 +500,31 @@ void af_collector_metrics(struct af_collector *c, FILE *out)
 		"# HELP antfarm_bpf_run_time_ns_total Time spent in the program (bpf_stats).\n"
 		"# TYPE antfarm_bpf_run_time_ns_total counter\n");
 	for (i = 0; i < AF_NPROGS; i++) {
-		struct bpf_program *p = prog_of(c->skel, i);
-		struct bpf_prog_info info = {};
-		uint32_t len = sizeof(info);
-		int fd = bpf_program__fd(p);
+		const char *name = bpf_program__name(prog_of(c->skel, i));
+		uint64_t cnt, ns;
 
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		if (af_collector_prog_stats(c, name, &cnt, &ns))
 			continue;
-		fprintf(out, "antfarm_bpf_run_count_total{prog=\"%s\"} %llu\n",
-			bpf_program__name(p), (unsigned long long)info.run_cnt);
-		fprintf(out, "antfarm_bpf_run_time_ns_total{prog=\"%s\"} %llu\n",
-			bpf_program__name(p), (unsigned long long)info.run_time_ns);
+		fprintf(out, "antfarm_bpf_run_count_total{prog=\"%s\"} %llu\n", name,
+			(unsigned long long)cnt);
+		fprintf(out, "antfarm_bpf_run_time_ns_total{prog=\"%s\"} %llu\n", name,
+			(unsigned long long)ns);
 	}
+}
+
+int af_collector_prog_stats(const struct af_collector *c, const char *prog,
+			    uint64_t *run_cnt, uint64_t *run_ns)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(c->skel->obj, prog);
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int fd = p ? bpf_program__fd(p) : -1;
+
+	if (fd < 0)
+		return -ENOENT;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*run_cnt = info.run_cnt;
+	*run_ns = info.run_time_ns;
+	return 0;
 }

@@ -106,4 +106,8 @@ int af_collector_prog_attached(const struct af_collector *c, const char *tp);
 uint64_t af_collector_drops(struct af_collector *c, unsigned prog_id);
 uint64_t af_collector_events(struct af_collector *c, unsigned type);
 
+/* bpf_stats of program prog (e.g. "af_replay"): 0 or -errno. */
+int af_collector_prog_stats(const struct af_collector *c, const char *prog,
+			    uint64_t *run_cnt, uint64_t *run_ns);
+
 #endif

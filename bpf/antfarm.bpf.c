@@ -108,6 +108,7 @@ struct {
 #define AF_FOR_EACH(m, cb, c)	bpf_for_each_map_elem(&m, cb, c, 0)
 #define AF_RB_RESERVE()		((struct af_event *)bpf_ringbuf_reserve(&rb, sizeof(struct af_event), 0))
 #define AF_RB_SUBMIT(e)		bpf_ringbuf_submit(e, 0)
+#define AF_NOW()		bpf_ktime_get_ns()
 
 static AF_INLINE void af_count(void *map, __u32 idx)
 {
@@ -413,6 +414,5 @@ int af_replay(struct bpf_raw_tracepoint_args *ctx)
 	for (i = 0; i < AF_REPLAY_NARGS; i++)
 		a[i] = ctx->args[i];
 	cx.prog = AF_PROG_REPLAY;
-	cx.ts = a[7] ? a[7] : bpf_ktime_get_ns();
 	return af_replay_dispatch(&cx, a);
 }

@@ -13,6 +13,7 @@
  *   AF_FOR_EACH(map, cb, ctx)  cb(struct bpf_map *, const void *k, void *v, void *ctx)
  *   AF_RB_RESERVE() / AF_RB_SUBMIT(e)    ring buffer (struct af_event)
  *   af_count_drop(prog), af_count_event(type), af_next_seq(), af_vm_born(cx)
+ *   AF_NOW()                   CLOCK_MONOTONIC ns (cx->ts == 0 means "read it when needed")
  *   cfg_want_switch, cfg_idle_ns, cfg_exit_mode, cfg_emulate_full,
  *   cfg_teardown_invisible     configuration (.rodata on the BPF side)
  *   maps: procs, vms, vcpus, cr3_cache (per-CPU, key 0), state_seq (global)
@@ -315,6 +316,8 @@ static AF_INLINE int af_cr3_sample(struct af_cx *cx, __u64 raw)
 	if (c && c->raw == raw && c->vm_key == cx->vm_key && c->vcpu == cx->vcpu &&
 	    c->seq == seq)
 		return 0;
+	if (!cx->ts)
+		cx->ts = AF_NOW();	/* only the slow path needs the time */
 	if (c) {
 		c->raw = raw;
 		c->vm_key = cx->vm_key;
@@ -580,11 +583,15 @@ static AF_INLINE int af_notify(struct af_cx *cx, __u64 addr, __u64 value)
 /* The replay entry point: normalized observations (see antfarm_abi.h). */
 static AF_INLINE int af_replay_dispatch(struct af_cx *cx, const __u64 *a)
 {
+	if (a[0] < AF_OBS_CR3 || a[0] > AF_OBS_VMM_EXIT)
+		return -1;
 	cx->vm_key = a[1];
 	cx->vm_pid = (__u32)a[2];
 	cx->vcpu = (__u32)a[3];
 	if (a[7])
 		cx->ts = a[7];
+	else if (a[0] != AF_OBS_CR3)
+		cx->ts = AF_NOW();
 	switch (a[0]) {
 	case AF_OBS_CR3:
 		cx->src = (__u32)a[5];

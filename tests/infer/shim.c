@@ -13,7 +13,7 @@ struct shim_map cr3_cache = { .ksz = sizeof(__u32), .vsz = sizeof(struct af_cr3_
 struct af_event shim_ring[SHIM_RING];
 int shim_ring_n, shim_ring_cap = SHIM_RING;
 __u64 shim_drops[AF_PROG_MAX], shim_events[AF_EV_MAX];
-__u64 state_seq, shim_seq;
+__u64 state_seq, shim_seq, shim_now;
 __u32 cfg_want_switch = 1, cfg_exit_mode, cfg_emulate_full = 1, cfg_teardown_invisible;
 __u64 cfg_idle_ns;
 

@@ -36,7 +36,7 @@ extern struct shim_map procs, vms, vcpus, cr3_cache;
 extern struct af_event shim_ring[];
 extern int shim_ring_n, shim_ring_cap;
 extern __u64 shim_drops[AF_PROG_MAX], shim_events[AF_EV_MAX];
-extern __u64 state_seq, shim_seq;
+extern __u64 state_seq, shim_seq, shim_now;
 extern __u32 cfg_want_switch, cfg_exit_mode, cfg_emulate_full, cfg_teardown_invisible;
 extern __u64 cfg_idle_ns;
 
@@ -56,6 +56,7 @@ static inline struct af_event *shim_rb_reserve(void)
 #define af_count_event(t)	(shim_events[(t) % AF_EV_MAX]++)
 #define af_next_seq()		(shim_seq++)
 #define af_vm_born(cx)		((void)(cx))
+#define AF_NOW()		(++shim_now)
 
 #ifndef AF_SHIM_NO_INFER
 #include "infer.h"

@@ -1,0 +1,16 @@
+# bench-bpf: mean BPF cost per state-machine invocation (bpf_stats on af_replay).
+# Not a test.  Usage: make bench-bpf [BENCH_BPF_N=1000000]
+
+BENCH_BPF_N ?= 1000000
+
+$(BUILD)/bench/bpf/bench_bpf.o: CFLAGS += -Iagent
+
+# bench/ is included before bpf/module.mk, so COLLECTOR_OBJS is not set yet here
+$(BUILD)/bench/bpf/bench_bpf: $(BUILD)/bench/bpf/bench_bpf.o $(BUILD)/agent/collector.o \
+		$(BUILD)/agent/collector_host.o
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_BPF) -o $@
+
+.PHONY: bench-bpf
+bench-bpf: $(BUILD)/bench/bpf/bench_bpf
+	$(Q)$(BUILD)/bench/bpf/bench_bpf $(BENCH_BPF_N)
