@@ -75,6 +75,10 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory build-all
 	$(Q)sh tests/run-tests.sh $(TEST_PROGS)
 
+demo: deps
+	$(Q)$(MAKE) --no-print-directory build-all
+	$(Q)sh mk/demo.sh
+
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
