@@ -83,6 +83,32 @@ static struct bpf_program *prog_of(struct antfarm_bpf *s, size_t i)
 	return i < AF_NPROGS ? p[i] : NULL;
 }
 
+/* Calls fn for every entry of a hash map; stops at fn's first non-zero
+ * return and returns it, else the number of entries visited. */
+static int map_walk(int fd, size_t ksz, void *val, int (*fn)(void *ctx, const void *k, void *v),
+		    void *ctx)
+{
+	unsigned char k[32], next[32];
+	void *prev = NULL;
+	int n = 0, r;
+
+	if (ksz > sizeof(k))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(k, next, ksz);
+		prev = k;
+		if (bpf_map_lookup_elem(fd, k, val))
+			continue;	/* deleted meanwhile */
+		r = fn(ctx, k, val);
+		if (r < 0)
+			continue;	/* skipped */
+		if (r > 0)
+			return r;
+		n++;
+	}
+	return n;
+}
+
 static void set_err(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -320,10 +346,83 @@ int af_collector_replay(struct af_collector *c, const uint64_t args[AF_REPLAY_NA
 	return (int)t.retval;
 }
 
+/* Destroyed VMs stay listable (exited processes) for this long, then their
+ * map entries go, so the maps do not fill up over the host's lifetime. */
+#define AF_DEAD_KEEP_NS (60ull * 1000000000ull)
+#define AF_DEAD_BATCH	64
+
+struct reap {
+	uint64_t now;
+	uint64_t vms[AF_DEAD_BATCH];
+	int nvms;
+	struct af_as_key *procs;	/* to delete after the walk */
+	size_t nprocs, cap;
+	int oom;
+};
+
+static int find_dead(void *ctx, const void *key, void *val)
+{
+	const struct af_vm_val *v = val;
+	struct reap *r = ctx;
+
+	if ((v->flags & AF_VMF_DEAD) && v->last_ns + AF_DEAD_KEEP_NS < r->now &&
+	    r->nvms < AF_DEAD_BATCH)
+		r->vms[r->nvms++] = *(const uint64_t *)key;
+	return 0;
+}
+
+static int find_dead_proc(void *ctx, const void *key, void *val)
+{
+	const struct af_as_key *k = key;
+	struct reap *r = ctx;
+	int i;
+
+	for (i = 0; i < r->nvms; i++) {
+		if (k->vm_key != r->vms[i])
+			continue;
+		if (r->nprocs == r->cap) {
+			size_t cap = r->cap ? 2 * r->cap : 256;
+			void *p = realloc(r->procs, cap * sizeof(*r->procs));
+
+			if (!p) {
+				r->oom = 1;
+				return 1;	/* stop; the rest goes next tick */
+			}
+			r->procs = p;
+			r->cap = cap;
+		}
+		r->procs[r->nprocs++] = *k;
+		break;
+	}
+	return 0;
+}
+
+static void reap_dead_vms(struct af_collector *c, uint64_t now_ns)
+{
+	int vfd = bpf_map__fd(c->skel->maps.vms), pfd = bpf_map__fd(c->skel->maps.procs);
+	struct reap r = { .now = now_ns };
+	struct af_vm_val vv;
+	struct af_as_val v;
+	size_t j;
+	int i;
+
+	map_walk(vfd, sizeof(uint64_t), &vv, find_dead, &r);
+	if (!r.nvms)
+		return;
+	map_walk(pfd, sizeof(struct af_as_key), &v, find_dead_proc, &r);
+	for (j = 0; j < r.nprocs; j++)
+		bpf_map_delete_elem(pfd, &r.procs[j]);
+	free(r.procs);
+	/* the VM entries go once none of their processes is left */
+	for (i = 0; !r.oom && i < r.nvms; i++)
+		bpf_map_delete_elem(vfd, &r.vms[i]);
+}
+
 void af_collector_tick(struct af_collector *c, uint64_t now_ns)
 {
 	uint64_t a[AF_REPLAY_NARGS] = { AF_OBS_TICK };
 
+	reap_dead_vms(c, now_ns);
 	/* only where teardown is invisible do processes age out */
 	if (!c->skel->rodata->cfg_teardown_invisible)
 		return;
@@ -354,32 +453,6 @@ int af_collector_prog_attached(const struct af_collector *c, const char *tp)
 		if (af_progs[i].tp && !strcmp(af_progs[i].tp, tp))
 			return c->attached[i] == 1;
 	return 0;
-}
-
-/* Calls fn for every entry of a hash map; stops at fn's first non-zero
- * return and returns it, else the number of entries visited. */
-static int map_walk(int fd, size_t ksz, void *val, int (*fn)(void *ctx, const void *k, void *v),
-		    void *ctx)
-{
-	unsigned char k[32], next[32];
-	void *prev = NULL;
-	int n = 0, r;
-
-	if (ksz > sizeof(k))
-		return -EINVAL;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(k, next, ksz);
-		prev = k;
-		if (bpf_map_lookup_elem(fd, k, val))
-			continue;	/* deleted meanwhile */
-		r = fn(ctx, k, val);
-		if (r < 0)
-			continue;	/* skipped */
-		if (r > 0)
-			return r;
-		n++;
-	}
-	return n;
 }
 
 struct walk_ctx {

@@ -116,6 +116,24 @@ static struct af_proc_info proc(struct af_collector *c, uint64_t as)
 	return s.p;
 }
 
+struct pcount { uint64_t vm; int n; };
+
+static int count_proc(void *ctx, const struct af_proc_info *p)
+{
+	struct pcount *pc = ctx;
+
+	pc->n += p->vm_key == pc->vm;
+	return 0;
+}
+
+static int count_procs(struct af_collector *c, uint64_t vm)
+{
+	struct pcount pc = { .vm = vm };
+
+	af_collector_foreach_proc(c, count_proc, &pc);
+	return pc.n;
+}
+
 static int count_vm(void *ctx, const struct af_vm_info *v)
 {
 	struct af_vm_info *out = ctx;
@@ -201,6 +219,12 @@ static void test_attach_and_sequence(void)
 	af_collector_foreach_vm(c, count_vm, &v);
 	CHECK(v.vm_key == 0, "dead VM still listed");
 	CHECK(af_collector_events(c, AF_EV_EXIT) == 4, "exit counter");
+	/* exited processes stay listable for a while, then the tick reaps them */
+	af_collector_tick(c, 3000);
+	CHECK(count_procs(c, VM) == 3 && count_procs(c, VM2) == 1, "kept after teardown");
+	af_collector_tick(c, 2000 + 61000000000ull);
+	CHECK(count_procs(c, VM) == 0 && count_procs(c, VM2) == 1, "reaped: %d left",
+	      count_procs(c, VM));
 	af_collector_close(c);
 }
 
