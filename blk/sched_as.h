@@ -30,7 +30,9 @@
  * exited, the key got max_antic dispatches in a row while others waited,
  * or anticipation is off because the device is fast: the decayed mean
  * service time (busy time per completion, so deep queues count right)
- * over at least AS_SVC_MIN_SAMPLES completions is below window / 8.
+ * over at least AS_SVC_MIN_SAMPLES completions is below window / 8; the
+ * elevator then also gives way to arrival order, as sorting buys nothing
+ * there and costs O(queued) per request.
  *
  * The backend must call next() after proc_exit() as after add().
  */

@@ -138,6 +138,19 @@ struct af_sched_req *elv_choose(struct elv *e, uint64_t now)
 	return forward_next(e, d) ?: r;
 }
 
+struct af_sched_req *elv_oldest(const struct elv *e)
+{
+	struct af_sched_req *best = NULL;
+
+	for (int d = 0; d < ELV_NDIR; d++) {
+		struct af_sched_req *r = e->l[d].head;
+
+		if (r && (!best || r->t_arrive < best->t_arrive))
+			best = r;
+	}
+	return best;
+}
+
 struct af_sched_req *elv_expired(const struct elv *e, uint64_t now)
 {
 	struct af_sched_req *r = e->l[ELV_READ].head;

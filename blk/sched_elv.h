@@ -44,6 +44,8 @@ void elv_add(struct elv *e, struct af_sched_req *r, uint64_t now);
 void elv_take(struct elv *e, struct af_sched_req *r);
 /* The elevator's own choice (not taken yet), or NULL if empty. */
 struct af_sched_req *elv_choose(struct elv *e, uint64_t now);
+/* The first-arrived request of any kind, or NULL: O(1). */
+struct af_sched_req *elv_oldest(const struct elv *e);
 /* The oldest request whose deadline has passed, or NULL. */
 struct af_sched_req *elv_expired(const struct elv *e, uint64_t now);
 /* Earliest deadline of a queued read or write; UINT64_MAX if none. */

@@ -544,6 +544,10 @@ static void t_fast_device(void)
 	CHECK(!as_antic_enabled(h.s), "on with 10 us service");
 	other = h_add(&h, P2, 0, FAR, AF_OP_READ);
 	CHECK(h_next(&h, NULL) == other, "waited on a fast device");
+	/* and no sorting either: arrival order */
+	other = h_add(&h, P2, 0, 9000, AF_OP_READ);
+	h_add(&h, P3, 0, 1000, AF_OP_READ);
+	CHECK(h_next(&h, NULL) == other, "sorted on a fast device");
 	h_free(&h);
 }
 
