@@ -27,13 +27,14 @@ struct run {
 	int procs, pattern, per_queue;
 	double misattr;
 	int no_hints, fast, dev_depth, proc_depth, writer;
+	uint64_t exit_first_ns;		/* process 0 exits then */
 	uint32_t max_antic;
 	uint64_t duration_ns;
 };
 
 struct probe {
 	int antic_on;
-	uint64_t antic, keys_seeky, keys;
+	uint64_t antic, keys_seeky, keys, exited;
 };
 
 static void inspect(const struct af_sched_ops *ops, void *s, void *arg)
@@ -48,6 +49,7 @@ static void inspect(const struct af_sched_ops *ops, void *s, void *arg)
 		if (!as_key_stats(s, sim_proc_key(i), 0, &st)) {
 			p->keys++;
 			p->keys_seeky += st.seeky;
+			p->exited += st.exited;
 			p->antic += st.antic;
 		}
 }
@@ -74,6 +76,7 @@ static struct sim_result run(const struct run *r, struct probe *probe)
 	sim_add_readers(&c, r->procs, r->pattern, r->per_queue);
 	for (int i = 0; i < c.nprocs && r->proc_depth; i++)
 		c.procs[i].depth = r->proc_depth;
+	c.procs[0].exit_ns = r->exit_first_ns;
 	if (r->writer) {
 		c.procs[c.nprocs] = (struct sim_proc){
 			.pattern = SIM_SEQ, .write = 1, .nsect = 128, .depth = 4,
@@ -281,6 +284,27 @@ static void t_writer(void)
 	      "max write wait %.1f ms", ra.max_wait_write_ns / 1e6);
 }
 
+/* A reader exits: the agent's hint ends its turn, the other gets the disk
+ * as it would under fifo, which never waits for anyone. */
+static void t_exit(void)
+{
+	struct run r = { .sched = "anticipatory", .procs = 2,
+			 .exit_first_ns = 1000 * MS, .max_antic = MAX_ANTIC_DEFAULT };
+	struct run f = r;
+	struct probe p;
+	struct sim_result ra, rf;
+
+	f.sched = "fifo";
+	ra = run(&r, &p);
+	rf = run(&f, NULL);
+	printf("exit after 1 s: survivor %.1f MB (fifo %.1f MB) in 10 s\n",
+	       ra.bytes[1] / 1e6, rf.bytes[1] / 1e6);
+	CHECK("exit-hint-recorded", p.exited == 1, "%llu exited",
+	      (unsigned long long)p.exited);
+	CHECK("survivor-gets-the-disk", ra.bytes[1] >= rf.bytes[1],
+	      "%.1f vs %.1f MB", ra.bytes[1] / 1e6, rf.bytes[1] / 1e6);
+}
+
 static void t_deterministic(void)
 {
 	struct run r = { .sched = "anticipatory", .procs = 4, .misattr = 0.05,
@@ -301,6 +325,7 @@ int main(void)
 	t_fast_device();
 	t_starvation();
 	t_writer();
+	t_exit();
 	t_deterministic();
 	printf("%d failed\n", failed);
 	return failed ? 1 : 0;
