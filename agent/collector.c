@@ -183,6 +183,7 @@ static void configure(struct af_collector *c)
 		break;
 	}
 	s->rodata->cfg_exit_vcpu_arg = c->host.exit_vcpu_arg;
+	s->rodata->cfg_hf_guest_mask = c->host.hf_guest_mask;
 	bpf_map__set_max_entries(s->maps.rb, rb);
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <bpf/btf.h>
 #include "collector_host.h"
 
@@ -89,6 +90,17 @@ static int exit_vcpu_arg(const struct af_host_info *h)
 	return btf_vlen(t) == 4 ? 1 : 0;	/* void *__data first */
 }
 
+/* HF_GUEST_MASK is a #define (not in BTF): bit 5 up to 6.5, bit 0 since 6.6. */
+static unsigned hf_guest_mask(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) == 0)
+		sscanf(u.release, "%d.%d", &major, &minor);
+	return major > 6 || (major == 6 && minor >= 6) ? 1u << 0 : 1u << 5;
+}
+
 int af_host_detect(struct af_host_info *h, enum af_host_kind force, char *err, size_t errlen)
 {
 	memset(h, 0, sizeof(*h));
@@ -104,6 +116,7 @@ int af_host_detect(struct af_host_info *h, enum af_host_kind force, char *err, s
 	if (access("/sys/kernel/btf/kvm", F_OK) == 0)
 		h->kvm = btf__load_module_btf("kvm", h->vmlinux);
 	h->exit_vcpu_arg = exit_vcpu_arg(h);
+	h->hf_guest_mask = hf_guest_mask();
 	if (access("/dev/kvm", F_OK) != 0)
 		snprintf(h->warning, sizeof(h->warning),
 			 "no /dev/kvm on this machine (host kind %s): no VM can run here, so no "

@@ -22,6 +22,7 @@ const volatile __u32 cfg_exit_mode = AF_EXITMODE_NONE;	/* enum af_exit_mode */
 const volatile __u32 cfg_emulate_full = 0;	/* emulated CR3 writes are every load (PVM) */
 const volatile __u32 cfg_teardown_invisible = 0;	/* NPT/EPT: idle timeout ends processes */
 const volatile __u32 cfg_exit_vcpu_arg = 0;	/* kvm_exit: vcpu is arg 1 on 5.15, arg 0 after */
+const volatile __u32 cfg_hf_guest_mask = 1;	/* HF_GUEST_MASK: bit 0 since 6.6, bit 5 before */
 /* May change while running. */
 volatile __u32 cfg_want_switch = 0;
 volatile __u64 cfg_idle_ns = 0;
@@ -191,6 +192,9 @@ int BPF_PROG(af_emulate, struct kvm_vcpu *vcpu)
 
 	if (c && c->raw == cr3 && c->vm_key == kvm && c->vcpu == id && c->seq == state_seq)
 		return 0;
+	/* L2 running (nested): its CR3s are not this VM's processes */
+	if (vcpu->arch.hflags & cfg_hf_guest_mask)
+		return 0;
 	/* Intel EPT: arch.cr3 is stale unless KVM cached it during this exit */
 	if (cfg_exit_mode == AF_EXITMODE_VMX &&
 	    !(vcpu->arch.regs_avail & (1u << AF_VCPU_EXREG_CR3)))
@@ -213,8 +217,9 @@ int af_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct af_cx cx;
 
 	af_thread_note(vcpu);
-	if (cfg_exit_mode != AF_EXITMODE_SVM)
-		return 0;
+	if (cfg_exit_mode != AF_EXITMODE_SVM ||
+	    (BPF_CORE_READ(vcpu, arch.hflags) & cfg_hf_guest_mask))
+		return 0;	/* in guest mode the VMCB is vmcb02: L2's CR3 */
 	/* struct vcpu_svm { struct kvm_vcpu vcpu; struct vmcb *vmcb; ... }:
 	 * the guest CR3 the CPU saved at #VMEXIT is vmcb->save.cr3 (VMCB + 0x550) */
 	bpf_probe_read_kernel(&vmcb, sizeof(vmcb), (void *)vcpu + bpf_core_type_size(struct kvm_vcpu));
@@ -233,7 +238,7 @@ int BPF_PROG(af_entry, struct kvm_vcpu *vcpu)
 	struct af_cx cx;
 
 	af_thread_note(vcpu);
-	if (cfg_exit_mode != AF_EXITMODE_VMX)
+	if (cfg_exit_mode != AF_EXITMODE_VMX || (vcpu->arch.hflags & cfg_hf_guest_mask))
 		return 0;
 	af_cx_init(&cx, AF_PROG_ENTRY, AF_SRC_EXIT);
 	af_cx_vcpu(&cx, vcpu);

@@ -274,6 +274,33 @@ static void test_host_paths(void)
 	af_collector_close(c);
 }
 
+/* Every host kind's program set passes the verifier here and attaches. */
+static void test_all_host_kinds(void)
+{
+	static const struct { enum af_host_kind k; const char *on, *off; } kinds[] = {
+		{ AF_HOST_PVM,        "kvm_mmu_get_page", "kvm_exit" },
+		{ AF_HOST_VMX_EPT,    "kvm_entry",        "kvm_mmu_get_page" },
+		{ AF_HOST_VMX_SHADOW, "kvm_cr",           NULL },
+		{ AF_HOST_SVM_NPT,    "kvm_exit",         "kvm_mmu_prepare_zap_page" },
+		{ AF_HOST_SVM_SHADOW, "kvm_mmu_prepare_zap_page", NULL },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct af_collector *c;
+
+		cur_case = af_host_kind_name(kinds[i].k);
+		c = open_col(kinds[i].k, 0, 0);
+		if (tp_in_btf(kinds[i].on))
+			CHECK(af_collector_prog_attached(c, kinds[i].on), "%s attached", kinds[i].on);
+		if (kinds[i].off)
+			CHECK(!af_collector_prog_attached(c, kinds[i].off), "%s not needed",
+			      kinds[i].off);
+		CHECK(af_collector_prog_attached(c, "sched_process_exit"), "teardown hook");
+		af_collector_close(c);
+	}
+}
+
 static void test_ring_full(void)
 {
 	struct af_collector *c;
@@ -323,6 +350,7 @@ int main(void)
 	}
 	test_attach_and_sequence();
 	test_host_paths();
+	test_all_host_kinds();
 	test_ring_full();
 	if (failures) {
 		printf("%d check(s) failed\n", failures);
