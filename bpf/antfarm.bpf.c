@@ -68,12 +68,14 @@ struct {
 	__type(value, struct af_thread);
 } threads SEC(".maps");
 
-/* VMM tgids, so that sched_process_exit costs one lookup for other processes */
+/* VMM tgid -> its newest VM (struct kvm *), so that sched_process_exit costs
+ * one lookup for other processes and teardown zaps from non-vCPU threads
+ * find their VM */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 } vmm_pids SEC(".maps");
 
 struct {
@@ -124,9 +126,7 @@ static AF_INLINE void af_count(void *map, __u32 idx)
 
 static AF_INLINE void af_vm_born(struct af_cx *cx)
 {
-	__u32 one = 1;
-
-	bpf_map_update_elem(&vmm_pids, &cx->vm_pid, &one, BPF_ANY);
+	bpf_map_update_elem(&vmm_pids, &cx->vm_pid, &cx->vm_key, BPF_ANY);
 }
 
 #include "infer.h"
@@ -282,28 +282,56 @@ int BPF_PROG(af_mmu_get, struct kvm_mmu_page *sp, bool created)
 	return 0;
 }
 
+/*
+ * A zap outside KVM_RUN: memslot change, or the VM being destroyed.  While
+ * kvm_destroy_vm() runs, kvm->users_count is 0: then every process of the
+ * VM ends now (a VMM may close a VM and live on, so sched_process_exit is
+ * not enough).
+ */
+static AF_INLINE void af_teardown_check(struct af_cx *cx, struct af_thread *t)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *last, kvm = t ? t->vm_key : 0;
+	struct af_vm_val *vm;
+
+	if (!kvm) {
+		last = bpf_map_lookup_elem(&vmm_pids, &tgid);
+		if (!last)
+			return;
+		kvm = *last;
+	}
+	vm = bpf_map_lookup_elem(&vms, &kvm);
+	if (!vm || (vm->flags & AF_VMF_DEAD))
+		return;
+	if (BPF_CORE_READ((struct kvm *)kvm, users_count.refs.counter) != 0)
+		return;
+	cx->vm_key = kvm;
+	cx->vm_pid = vm->vm_pid;
+	cx->vcpu = AF_VCPU_NONE;
+	af_vm_destroy(cx, kvm, 0);
+}
+
 SEC("tp_btf/kvm_mmu_prepare_zap_page")
 int BPF_PROG(af_mmu_zap, struct kvm_mmu_page *sp)
 {
 	__u32 role = sp->role.word;
 	struct task_struct *task;
 	struct af_thread *t;
-	struct af_cx cx;
-	__u64 c;
+	struct af_cx cx = {};
 
 	if (!af_role_maybe_root(role) || AF_ROLE_INVALID(role))
 		return 0;
 	af_cx_init(&cx, AF_PROG_MMU_ZAP, AF_SRC_MMU_ZAP);
 	t = af_thread_get(&cx);
-	if (!t)
-		return 0;
-	c = role | ((__u64)sp->mmu_valid_gen << AF_ZAPF_GEN_SHIFT);
 	/* guest-caused zaps happen inside KVM_RUN; teardown runs in an exiting
 	 * task or outside KVM_RUN */
 	task = bpf_get_current_task_btf();
-	if (!t->in_run || (task->flags & PF_EXITING_BIT))
-		c |= AF_ZAPF_NOT_GUEST;
-	af_root_zap(&cx, sp->gfn, sp->root_count, c);
+	if (!t || !t->in_run || (task->flags & PF_EXITING_BIT)) {
+		af_teardown_check(&cx, t);
+		return 0;
+	}
+	af_root_zap(&cx, sp->gfn, sp->root_count,
+		    role | ((__u64)sp->mmu_valid_gen << AF_ZAPF_GEN_SHIFT));
 	return 0;
 }
 
