@@ -20,7 +20,7 @@ int ncpus_up;
 static u64 idt[NVEC * 2] __attribute__((aligned(16)));
 static char cmdline[1024];
 static u64 stat_faults, stat_bad_exits, stat_verify_bad, stat_verify_ok, kworker_runs;
-extern u8 trap_stubs[], utext_start[];
+extern u8 trap_stubs[], utext_start[], utext_end[];
 extern u64 gdt[];
 extern struct { u16 limit; u64 base; } __attribute__((packed)) gdt_ptr;
 
@@ -280,7 +280,7 @@ static long sys_exec(struct task *me, long prog, long arg)
 
 static long sys_thread(struct task *me, u64 fn, long arg)
 {
-	if (!user_range_ok(fn & ~(PAGE - 1), 0) && (fn < USER_CODE || fn >= USER_DATA))
+	if (fn < USER_CODE || fn >= USER_CODE + (utext_end - utext_start))
 		return -1;
 	int tid = alloc_pid();
 	struct task *t = task_new_user(me->as, tid, me->ppid, fn, as_stack(me->as), arg, tid);
@@ -385,10 +385,10 @@ void shutdown(void)
 		     (stat_disk_sub != stat_disk_done);
 	klog("AF SUMMARY t=%lu creates=%lu exits=%lu switches=%lu kpti_flips=%lu disk_sub=%lu "
 	     "disk_done=%lu disk_err=%lu verify_ok=%lu verify_bad=%lu bad_exits=%lu faults=%lu "
-	     "live_as=%d data_reuse=%lu kworker_runs=%lu errors=%lu",
+	     "live_as=%d data_reuse=%lu kworker_runs=%lu cpus_up=%d errors=%lu",
 	     now_ns(), stat_creates, stat_exits, stat_switches, kpti_flips, stat_disk_sub,
 	     stat_disk_done, stat_disk_err, stat_verify_ok, stat_verify_bad, stat_bad_exits,
-	     stat_faults, live, stat_reused_data, kworker_runs, errors);
+	     stat_faults, live, stat_reused_data, kworker_runs, ncpus_up, errors);
 	poweroff(errors ? 1 : 0);
 }
 

@@ -226,9 +226,9 @@ long vblk_rw(int op, u64 sector, void *buf, u32 n)
 		desc_chain(v, d1, (u64)buf, n * 512, 1 | (op == 0 ? 2 : 0), d2);
 	desc_chain(v, d2, (u64)&r->status, 1, 2, 0);
 	v->avail[2 + v->avail[1] % v->num] = d0;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	barrier();	/* x86 keeps stores in order: ring entry, idx, doorbell */
 	v->avail[1]++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	barrier();
 	klog("AF DISK t=%lu cpu=%d pid=%d q=%d op=%c sector=%lu n=%u id=%lu", now_ns(), this_cpu()->id,
 	     me->pid, (int)(v - vqs), op == 0 ? 'R' : op == 1 ? 'W' : 'F', sector, n, r->id);
 	wr(VM_QNOTIFY, v - vqs);
