@@ -3,7 +3,7 @@
 VHU_LIB_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu.o vhu_msg.o vhu_check.o backend.o testlib.o)
 VHU_CLIENT   := $(BUILD)/tests/vhu-client
 VHU_CLIENT_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu_client.o vhu_bench.o vhu_raw.o)
-VHU_TESTS    := $(addprefix $(BUILD)/tests/vhu/,test-qsd)
+VHU_TESTS    := $(addprefix $(BUILD)/tests/vhu/,test-qsd test-blk test-hostile)
 
 TEST_PROGS += $(VHU_TESTS)
 build-all: $(VHU_CLIENT)
@@ -16,3 +16,4 @@ $(BUILD)/tests/vhu/test-%: $(BUILD)/tests/vhu/test_%.o $(VHU_LIB_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 .SECONDARY: $(VHU_TESTS:$(BUILD)/tests/vhu/test-%=$(BUILD)/tests/vhu/test_%.o)
+$(BUILD)/tests/vhu/test-hostile: $(BUILD)/tests/vhu/hostile_msg.o

@@ -28,6 +28,8 @@ void test_start(struct vhu_backend *b, enum vhu_backend_kind kind, const char *n
 		unsigned nq, int writable, const char *const *extra, char *disk, size_t len);
 /* Fresh device with nq queues connected to b and set up like QEMU does. */
 int test_connect(struct vhu_dev *d, struct vhu_backend *b, unsigned nq, int inflight);
+/* One queue, 'extra' spare bytes of guest memory for hand-made tables. */
+int test_connect_extra(struct vhu_dev *d, struct vhu_backend *b, uint64_t extra);
 void test_proto_data(enum vhu_backend_kind kind);
 void test_read_only(enum vhu_backend_kind kind);
 void test_out_of_range(struct vhu_dev *d);

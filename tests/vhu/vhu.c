@@ -222,9 +222,9 @@ int vhu_set_mem_table(struct vhu_dev *d)
 	m.size = 8 + sizeof(struct vhu_region);
 	m.u.mem.nregions = 1;
 	m.u.mem.r[0].gpa = d->mem_gpa;
-	m.u.mem.r[0].size = d->mem_size;
+	m.u.mem.r[0].size = d->bad_table_size ? d->bad_table_size : d->mem_size;
 	m.u.mem.r[0].uva = (uintptr_t)d->mem;
-	m.u.mem.r[0].mmap_offset = 0;
+	m.u.mem.r[0].mmap_offset = d->bad_table_offset;
 	return vhu_call(d, &m, &d->mem_fd, 1);
 }
 
@@ -577,6 +577,7 @@ static int reap(struct vhu_vq *vq, vhu_done_fn cb, void *arg)
 
 			vq->used_seen++;
 			if (!r || !r->busy) {
+				vq->bad_used++;
 				fprintf(stderr, "vhu: queue %u: used id %u not in flight\n",
 					vq->index, e.id);
 				continue;

@@ -230,6 +230,7 @@ struct vhu_vq {
 	struct vhu_req **by_head;
 	unsigned inflight;
 	uint64_t kicks, calls;
+	uint64_t bad_used;		/* used entries naming no request in flight */
 };
 
 struct vhu_opts {
@@ -256,6 +257,7 @@ struct vhu_dev {
 	int mem_fd;
 	uint8_t *mem;
 	uint64_t mem_size, mem_gpa, mem_used;
+	uint64_t bad_table_size, bad_table_offset;	/* hostile tests: lie in SET_MEM_TABLE */
 	/* inflight shared buffer */
 	int inflight_fd;
 	uint8_t *inflight;
