@@ -3,7 +3,7 @@
 VHU_LIB_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu.o vhu_msg.o vhu_check.o backend.o testlib.o)
 VHU_CLIENT   := $(BUILD)/tests/vhu-client
 VHU_CLIENT_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu_client.o vhu_bench.o vhu_raw.o)
-VHU_TESTS    := $(addprefix $(BUILD)/tests/vhu/,test-qsd test-blk test-hostile)
+VHU_TESTS    := $(addprefix $(BUILD)/tests/vhu/,test-qsd test-blk test-hostile test-restart)
 
 TEST_PROGS += $(VHU_TESTS)
 build-all: $(VHU_CLIENT)
