@@ -180,6 +180,7 @@ void sched_tail(void);
 void ap_start_all(void);
 bool all_done(void);
 extern int live_procs;
+extern u64 stat_lazy_switches;
 
 /* lapic.c (in sched.c) */
 void lapic_init(void);

@@ -385,10 +385,10 @@ void shutdown(void)
 		     (stat_disk_sub != stat_disk_done);
 	klog("AF SUMMARY t=%lu creates=%lu exits=%lu switches=%lu kpti_flips=%lu disk_sub=%lu "
 	     "disk_done=%lu disk_err=%lu verify_ok=%lu verify_bad=%lu bad_exits=%lu faults=%lu "
-	     "live_as=%d data_reuse=%lu kworker_runs=%lu cpus_up=%d errors=%lu",
+	     "live_as=%d data_reuse=%lu kworker_runs=%lu lazy_switches=%lu cpus_up=%d errors=%lu",
 	     now_ns(), stat_creates, stat_exits, stat_switches, kpti_flips, stat_disk_sub,
 	     stat_disk_done, stat_disk_err, stat_verify_ok, stat_verify_bad, stat_bad_exits,
-	     stat_faults, live, stat_reused_data, kworker_runs, ncpus_up, errors);
+	     stat_faults, live, stat_reused_data, kworker_runs, stat_lazy_switches, ncpus_up, errors);
 	poweroff(errors ? 1 : 0);
 }
 

@@ -22,6 +22,7 @@ static u8 kstacks[MAXTASK][KSTACK] __attribute__((aligned(PAGE)));
 static struct task *rq_head, *rq_tail, *sleepers;
 static int next_pid = 1;
 int live_procs;
+u64 stat_lazy_switches;
 extern u8 task_first_user[], task_first_kthread[], ap_tramp[], ap_tramp_end[];
 extern u64 ap_stack;
 void swtch(u64 *save, u64 new_rsp);
@@ -198,7 +199,9 @@ void schedule(void)
 	c->cur = next;
 	c->slice_end = now_ns() + (u64)cfg.slice_ms * 1000000;
 	if (next->as)
-		cr3_switch(c, next->as, next->pid);	/* kthreads keep CR3: lazy TLB */
+		cr3_switch(c, next->as, next->pid);
+	else
+		stat_lazy_switches++;			/* kthreads keep CR3: lazy TLB */
 	set_rsp0(c, next);
 	swtch(&prev->ksp, next->ksp);
 }
