@@ -22,9 +22,13 @@
 #include <sys/un.h>
 #include "dev.h"
 #include "hints.h"
+#include "hdd.h"
 
 struct opts {
 	const char *socket, *disk, *stats, *hints, *sched, *serial;
+	const char *sched_opts[16];
+	unsigned n_sched_opts;
+	bool hdd;
 	unsigned nqueues, qsize;
 	int listen_fd;
 	bool direct, ro, oracle;
@@ -62,14 +66,19 @@ static void usage(FILE *out)
 "    --disk FILE, --blk-file FILE        the disk image or device\n"
 "    --num-queues N         virtqueues offered (1..%d, default 1)\n"
 "    --queue-size N         largest virtqueue accepted (power of two, default 1024)\n"
-"    --direct               open the disk with OPT_DIRECT\n"
+"    --direct               open the disk with O_DIRECT\n"
 "    --read-only            refuse writes (VIRTIO_BLK_F_RO)\n"
 "    --stats-socket PATH    each connection gets JSON lines: one per queue, the\n"
 "                           scheduler's, the hints', then the socket closes\n"
 "    --scheduler NAME       scheduling stage (default fifo; see below)\n"
 "    --hints PATH           SOCK_SEQPACKET socket for antfarm-agent's process hints\n"
+"    --sched-opt KEY=VALUE  scheduler tunable (repeatable): window_us,\n"
+"                           read_expire_ms, write_expire_ms, max_antic, max_inflight\n"
 "    --oracle-ioprio        take the process key from the request header's ioprio\n"
-"                           field (the test guest's ground truth)\n"
+"                           field (the test guest's ground truth; implied by\n"
+"                           --scheduler oracle)\n"
+"    --hdd-model            delay each completion by a 7200 rpm disk's service time\n"
+"                           (blk/hdd.h; one head: device depth 1); experiments only\n"
 "    --serial ID            answer to VIRTIO_BLK_T_GET_ID (20 bytes max)\n"
 "    --print-capabilities   print the vhost-user backend capabilities (JSON) and exit\n"
 "    -v                     log more (repeat for debug)\n"
@@ -102,7 +111,7 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_SOCKET = 256, OPT_FD, OPT_DISK, OPT_NQ, OPT_DIRECT, OPT_RO, OPT_QSIZE, OPT_STATS, OPT_SCHED,
-	       OPT_HINTS, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP };
+	       OPT_HINTS, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -117,6 +126,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "scheduler", required_argument, NULL, OPT_SCHED },
 		{ "hints", required_argument, NULL, OPT_HINTS },
 		{ "oracle-ioprio", no_argument, NULL, OPT_ORACLE },
+		{ "sched-opt", required_argument, NULL, OPT_SCHED_OPT },
+		{ "hdd-model", no_argument, NULL, OPT_HDD },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "print-capabilities", no_argument, NULL, OPT_CAPS },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -149,6 +160,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SCHED: o->sched = optarg; break;
 		case OPT_HINTS: o->hints = optarg; break;
 		case OPT_ORACLE: o->oracle = true; break;
+		case OPT_HDD: o->hdd = true; break;
+		case OPT_SCHED_OPT:
+			if (o->n_sched_opts >= 16)
+				goto bad;
+			o->sched_opts[o->n_sched_opts++] = optarg;
+			break;
 		case OPT_SERIAL: o->serial = optarg; break;
 		case OPT_CAPS:
 			printf("{\"type\":\"block\",\"features\":[\"read-only\",\"blk-file\"]}\n");
@@ -204,6 +221,57 @@ static int open_disk(struct vub_dev *d, const struct opts *o)
 	return 0;
 }
 
+static int sched_opt(struct af_sched_conf *c, const char *kv)
+{
+	static const struct { const char *key; uint64_t scale; size_t off; bool u32; } keys[] = {
+		{ "window_us", 1000, offsetof(struct af_sched_conf, antic_window_ns), false },
+		{ "read_expire_ms", 1000000, offsetof(struct af_sched_conf, read_expire_ns), false },
+		{ "write_expire_ms", 1000000, offsetof(struct af_sched_conf, write_expire_ns), false },
+		{ "max_antic", 1, offsetof(struct af_sched_conf, max_antic), true },
+		{ "max_inflight", 1, offsetof(struct af_sched_conf, max_inflight), true },
+	};
+	const char *eq = strchr(kv, '=');
+	unsigned v;
+
+	for (size_t i = 0; eq && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strlen(keys[i].key) != (size_t)(eq - kv) || strncmp(kv, keys[i].key, eq - kv))
+			continue;
+		if (parse_uint(eq + 1, 0, 1u << 30, &v) < 0)
+			break;
+		if (keys[i].u32)
+			*(uint32_t *)((char *)c + keys[i].off) = v;
+		else
+			*(uint64_t *)((char *)c + keys[i].off) = v * keys[i].scale;
+		return 0;
+	}
+	log_warnx("bad --sched-opt '%s' (see --help)", kv);
+	return -1;
+}
+
+static struct hdd_model hdd;
+
+static uint64_t hdd_hook(void *ctx, const struct af_sched_req *r, uint64_t now)
+{
+	if (r->op != AF_OP_READ && r->op != AF_OP_WRITE)
+		return 0;
+	return hdd_delay_ns(ctx, now, r->sector, r->nsect, r->op == AF_OP_WRITE);
+}
+
+static int setup_hdd(struct vub_dev *d)
+{
+	if (hdd_init(&hdd, &hdd_default_params, d->disk.capacity) < 0) {
+		log_warnx("HDD model: unusable parameters");
+		return -1;
+	}
+	/* one head: the model must see requests one at a time, in one thread */
+	d->sched_conf.max_inflight = 1;
+	d->nworkers = 1;
+	vub_delay_hook = hdd_hook;
+	vub_delay_ctx = &hdd;
+	log_info("HDD model %s: device depth 1", hdd_default_params.name);
+	return 0;
+}
+
 static int setup_dev(struct vub_dev *d, const struct opts *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -215,15 +283,20 @@ static int setup_dev(struct vub_dev *d, const struct opts *o)
 	}
 	af_sched_conf_defaults(&d->sched_conf);
 	d->sched_conf.nqueues = o->nqueues;
+	for (unsigned i = 0; i < o->n_sched_opts; i++)
+		if (sched_opt(&d->sched_conf, o->sched_opts[i]) < 0)
+			return -1;
 	d->nqueues = o->nqueues;
 	d->max_qsize = o->qsize;
-	d->oracle_ioprio = o->oracle;
+	d->oracle_ioprio = o->oracle || !strcmp(d->sched_ops->name, "oracle");
 	d->direct = o->direct;
 	d->wce = 1;
 	d->conn = -1;
 	/* a device-wide scheduler sees every queue: one thread owns the ring */
 	d->nworkers = d->sched_ops->device_wide ? 1 :
 		      (o->nqueues < (unsigned)(cpus > 0 ? cpus : 1) ? o->nqueues : (unsigned)cpus);
+	if (o->hdd && setup_hdd(d) < 0)
+		return -1;
 	d->q = calloc(d->nqueues, sizeof(*d->q));
 	d->w = calloc(d->nworkers, sizeof(*d->w));
 	if (!d->q || !d->w)

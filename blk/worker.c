@@ -362,10 +362,8 @@ static void on_io(struct vub_worker *w, struct blk_req *r, int res)
 	uint64_t now;
 
 	w->submitted--;
-	if (io_continue(w, r, res)) {
-		w->submitted++;
-		return;
-	}
+	if (io_continue(w, r, res))
+		return;		/* resubmitted: submit_io() counted it again */
 	if (res < 0 && !(r->io.op == AF_OP_DISCARD && res == -EOPNOTSUPP)) {
 		r->io.status = VIRTIO_BLK_S_IOERR;
 		if (vub_verbose > 1)

@@ -25,14 +25,20 @@
 static char sock[100], stats[100], hints[100], disk[100];
 static pid_t backend;
 
-static void start(const char *env, bool ro, const char *nq)
+static void start_with(const char *env, const char *d, const char *nq, const char *a1,
+		       const char *a2, const char *a3)
 {
-	const char *args[] = { "--socket", sock, "--disk", disk, "--stats-socket", stats,
+	const char *args[] = { "--socket", sock, "--disk", d, "--stats-socket", stats,
 			       "--hints", hints, "--serial", "antfarm-test-serial",
-			       "--num-queues", nq, "-v", ro ? "--read-only" : NULL, NULL };
+			       "--num-queues", nq, "-v", a1, a2, a3, NULL };
 
 	unlink(sock);
 	backend = t_start_backend(env, args);
+}
+
+static void start(const char *env, bool ro, const char *nq)
+{
+	start_with(env, disk, nq, ro ? "--read-only" : NULL, NULL, NULL);
 }
 
 static bool connect_start(struct mini *m, unsigned nq, bool inflight, bool event_idx)
@@ -277,6 +283,41 @@ static void test_read_only(void)
 	release(&m);
 }
 
+/*
+ * Device-wide schedulers (one dispatch thread for both queues) with the HDD
+ * delay stage at device depth 1, on a tmpfs file where write-zeroes takes
+ * the punch-hole fallback: every request must come back.
+ */
+static void test_schedulers(void)
+{
+	static const char *const names[] = { "deadline", "anticipatory", "oracle" };
+	static uint8_t buf[4096], zero[4096];
+	char shm[64];
+	struct mini m;
+	int fd;
+
+	snprintf(shm, sizeof(shm), "/dev/shm/antfarm-blk-e2e.%d", (int)getpid());
+	fd = open(shm, O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || ftruncate(fd, 4 << 20) < 0) {
+		printf("no /dev/shm; scheduler cases skipped\n");
+		return;
+	}
+	close(fd);
+	for (unsigned i = 0; i < 3; i++) {
+		t_stop_backend(backend, SIGTERM);
+		start_with(NULL, shm, "2", "--scheduler", names[i], "--hdd-model");
+		CHECK(connect_start(&m, 2, false, true), "start with %s", names[i]);
+		memset(buf, 0x5a, sizeof(buf));
+		CHECK(mini_req(&m, 1, VIRTIO_BLK_T_OUT, 8, buf, sizeof(buf)) == 0, "%s write", names[i]);
+		CHECK(segment_req(&m, VIRTIO_BLK_T_WRITE_ZEROES, 8, 8, 0) == 0, "%s zeroes", names[i]);
+		CHECK(mini_req(&m, 1, VIRTIO_BLK_T_IN, 8, buf, sizeof(buf)) == 0 &&
+		      !memcmp(buf, zero, sizeof(buf)), "%s read after write-zeroes", names[i]);
+		CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "%s q0", names[i]);
+		release(&m);
+	}
+	unlink(shm);
+}
+
 int main(void)
 {
 	struct mini m;
@@ -312,6 +353,7 @@ int main(void)
 	test_stats_and_hints();
 	test_crash_restart();
 	test_read_only();
+	test_schedulers();
 out:
 	t_stop_backend(backend, SIGTERM);
 	if (t_failures) {
