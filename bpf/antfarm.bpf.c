@@ -140,12 +140,16 @@ static AF_INLINE void af_cx_init(struct af_cx *cx, __u32 prog, __u32 src)
 	cx->src = src;
 }
 
-/* Remember which vCPU this thread runs; marks it inside KVM_RUN. */
-static AF_INLINE void af_thread_note(struct kvm_vcpu *vcpu)
+/* Remember which vCPU this thread runs; marks it inside KVM_RUN.  A thread
+ * seen for the first time makes its VM and vCPU known, so that a VM whose
+ * CR3 is never sampled (Intel EPT) is still listed, with fidelity "none". */
+static AF_INLINE void af_thread_note(struct kvm_vcpu *vcpu, __u32 prog)
 {
 	__u64 id = bpf_get_current_pid_tgid(), kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
 	__u32 tid = (__u32)id, vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 	struct af_thread *t = bpf_map_lookup_elem(&threads, &tid), nt = {};
+	struct af_vm_val *vm;
+	struct af_cx cx;
 
 	if (t && t->vm_key == kvm && t->vcpu == vcpu_id) {
 		t->in_run = 1;
@@ -156,6 +160,13 @@ static AF_INLINE void af_thread_note(struct kvm_vcpu *vcpu)
 	nt.vcpu = vcpu_id;
 	nt.in_run = 1;
 	bpf_map_update_elem(&threads, &tid, &nt, BPF_ANY);
+	af_cx_init(&cx, prog, AF_SRC_NONE);
+	cx.vm_key = kvm;
+	cx.vm_pid = nt.vm_pid;
+	cx.vcpu = vcpu_id;
+	vm = af_vm_get(&cx);
+	if (vm)
+		af_vcpu_get(&cx, vm);
 }
 
 static AF_INLINE struct af_thread *af_thread_get(struct af_cx *cx)
@@ -203,7 +214,7 @@ int BPF_PROG(af_emulate, struct kvm_vcpu *vcpu)
 	cx.vm_key = kvm;
 	cx.vm_pid = bpf_get_current_pid_tgid() >> 32;
 	cx.vcpu = id;
-	af_thread_note(vcpu);
+	af_thread_note(vcpu, AF_PROG_EMULATE);
 	af_cr3_sample(&cx, cr3);
 	return 0;
 }
@@ -216,7 +227,7 @@ int af_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 vmcb = 0, cr3 = 0;
 	struct af_cx cx;
 
-	af_thread_note(vcpu);
+	af_thread_note(vcpu, AF_PROG_EXIT);
 	if (cfg_exit_mode != AF_EXITMODE_SVM ||
 	    (BPF_CORE_READ(vcpu, arch.hflags) & cfg_hf_guest_mask))
 		return 0;	/* in guest mode the VMCB is vmcb02: L2's CR3 */
@@ -237,7 +248,7 @@ int BPF_PROG(af_entry, struct kvm_vcpu *vcpu)
 {
 	struct af_cx cx;
 
-	af_thread_note(vcpu);
+	af_thread_note(vcpu, AF_PROG_ENTRY);
 	if (cfg_exit_mode != AF_EXITMODE_VMX || (vcpu->arch.hflags & cfg_hf_guest_mask))
 		return 0;
 	af_cx_init(&cx, AF_PROG_ENTRY, AF_SRC_EXIT);
@@ -266,11 +277,27 @@ static AF_INLINE int af_role_maybe_root(__u32 role)
 	return !AF_ROLE_DIRECT(role) && !AF_ROLE_GUEST_MODE(role) && AF_ROLE_LEVEL(role) >= 4;
 }
 
+/*
+ * The role bits the state machine uses, read by CO-RE bitfield relocations
+ * and packed into the ABI's layout (AF_ROLE_*), so a kernel that moves them
+ * (5.15's gpte_is_8_bytes, 6.1's passthrough, 6.14's is_mirror moved
+ * neighbours) still decodes right.
+ */
+static AF_INLINE __u32 af_role_norm(struct kvm_mmu_page *sp)
+{
+	union kvm_mmu_page_role *r = &sp->role;
+
+	return (__u32)BPF_CORE_READ_BITFIELD(r, level) |
+	       (__u32)BPF_CORE_READ_BITFIELD(r, direct) << 7 |
+	       (__u32)BPF_CORE_READ_BITFIELD(r, invalid) << 11 |
+	       (__u32)BPF_CORE_READ_BITFIELD(r, guest_mode) << 17;
+}
+
 /* kvm_mmu_get_page: every shadow-page lookup; only roots matter. */
 SEC("tp_btf/kvm_mmu_get_page")
 int BPF_PROG(af_mmu_get, struct kvm_mmu_page *sp, bool created)
 {
-	__u32 role = sp->role.word;
+	__u32 role = af_role_norm(sp);
 	struct af_cx cx;
 
 	if (!af_role_maybe_root(role))
@@ -314,7 +341,7 @@ static AF_INLINE void af_teardown_check(struct af_cx *cx, struct af_thread *t)
 SEC("tp_btf/kvm_mmu_prepare_zap_page")
 int BPF_PROG(af_mmu_zap, struct kvm_mmu_page *sp)
 {
-	__u32 role = sp->role.word;
+	__u32 role = af_role_norm(sp);
 	struct task_struct *task;
 	struct af_thread *t;
 	struct af_cx cx = {};
@@ -364,7 +391,7 @@ int BPF_PROG(af_uexit)
 SEC("tp_btf/kvm_page_fault")
 int BPF_PROG(af_pfault, struct kvm_vcpu *vcpu)
 {
-	af_thread_note(vcpu);
+	af_thread_note(vcpu, AF_PROG_PFAULT);
 	return 0;
 }
 
