@@ -11,6 +11,7 @@
  *   switch  alternating between two CR3s: every call is a context switch
  *           (map updates, run-time accounting, one ring-buffer record)
  *   switch-norec  the same without SWITCH records (no subscriber wants them)
+ *   switch-norec-ts  the same with the timestamp supplied: no clock read
  *   notify  an MMIO doorbell attributed to the current process
  *   floor   an unknown observation: argument copy and dispatch only, the
  *           part of every figure that the replay wrapper adds
@@ -31,9 +32,9 @@ static int drop_cb(void *ctx, const struct af_event *e)
 }
 
 static int run_case(struct af_collector *c, const char *name, uint64_t n, uint64_t kind,
-		    uint64_t a0, uint64_t a1, uint64_t src)
+		    uint64_t a0, uint64_t a1, uint64_t src, uint64_t ts)
 {
-	uint64_t args[AF_REPLAY_NARGS] = { kind, 0xffff888000cc0000ull, 1, 0, a0, src, 0, 0 };
+	uint64_t args[AF_REPLAY_NARGS] = { kind, 0xffff888000cc0000ull, 1, 0, a0, src, 0, ts };
 	uint64_t cnt0, ns0, cnt1, ns1, i;
 
 	/* warm up: VM, vCPU and both address spaces exist before timing */
@@ -45,6 +46,8 @@ static int run_case(struct af_collector *c, const char *name, uint64_t n, uint64
 		return -1;
 	for (i = 0; i < n; i++) {
 		args[4] = (i & 1) ? a1 : a0;
+		if (ts)
+			args[7] = ++ts;	/* supplied: no clock read in the program */
 		if (af_collector_replay(c, args) < 0 && kind != 99)
 			return -1;
 		if ((i & 4095) == 4095)
@@ -52,7 +55,7 @@ static int run_case(struct af_collector *c, const char *name, uint64_t n, uint64
 	}
 	af_collector_poll(c, drop_cb, NULL);
 	af_collector_prog_stats(c, "af_replay", &cnt1, &ns1);
-	printf("%-12s %10llu runs  %7.1f ns/run\n", name, (unsigned long long)(cnt1 - cnt0),
+	printf("%-15s %10llu runs  %7.1f ns/run\n", name, (unsigned long long)(cnt1 - cnt0),
 	       (double)(ns1 - ns0) / (double)(cnt1 - cnt0));
 	return 0;
 }
@@ -70,12 +73,14 @@ int main(int argc, char **argv)
 	}
 	printf("af_replay cost by bpf_stats, %llu runs per case, host %s\n",
 	       (unsigned long long)n, af_host_kind_name(af_collector_host(c)));
-	if (run_case(c, "floor", n, 99, 0, 0, 0) ||
-	    run_case(c, "fast", n, AF_OBS_CR3, 0x5000, 0x5000, AF_SRC_EMULATE) ||
-	    run_case(c, "switch", n, AF_OBS_CR3, 0x5000, 0x9000, AF_SRC_EMULATE) ||
+	if (run_case(c, "floor", n, 99, 0, 0, 0, 0) ||
+	    run_case(c, "fast", n, AF_OBS_CR3, 0x5000, 0x5000, AF_SRC_EMULATE, 0) ||
+	    run_case(c, "switch", n, AF_OBS_CR3, 0x5000, 0x9000, AF_SRC_EMULATE, 0) ||
+	    run_case(c, "notify", n, AF_OBS_NOTIFY, 0xd0000050, 0xd0000050, AF_SRC_MMIO, 0) ||
 	    (af_collector_set_want_switch(c, 0),
-	     run_case(c, "switch-norec", n, AF_OBS_CR3, 0x5000, 0x9000, AF_SRC_EMULATE)) ||
-	    run_case(c, "notify", n, AF_OBS_NOTIFY, 0xd0000050, 0xd0000050, AF_SRC_MMIO)) {
+	     run_case(c, "switch-norec", n, AF_OBS_CR3, 0x5000, 0x9000, AF_SRC_EMULATE, 0)) ||
+	    run_case(c, "switch-norec-ts", n, AF_OBS_CR3, 0x5000, 0x9000, AF_SRC_EMULATE,
+		     1000000000ull)) {
 		fprintf(stderr, "bench_bpf: replay failed: %s\n", strerror(errno));
 		af_collector_close(c);
 		return 1;
