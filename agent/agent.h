@@ -56,7 +56,8 @@ struct af_agent {
 	ino_t sock_ino;			/* to remove only our own socket file */
 	struct af_client *clients;
 	struct af_client *dead;		/* closed, freed after the epoll batch */
-	int nclients, nsubscribers;
+	int nclients, nsubscribers, switch_subscribers;
+	int no_switch;			/* --no-switch: never produce switch records */
 	unsigned long next_client_id;
 	struct sbuf ev_line;		/* scratch: the current event's JSON */
 	struct af_hint_conn *hints;

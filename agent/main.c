@@ -66,7 +66,8 @@ static const char usage_text[] =
 "    sudo antfarm-agent -d --blk-hints /run/antfarm/blk-hints.sock\n"
 "    antfarm watch --events create,exit # then, as root or the socket's group\n";
 
-static struct af_collector_opts col_opts = { .want_switch = 1 };
+static struct af_collector_opts col_opts;
+static int no_switch;
 static int foreground, verbose;
 static const char *hint_paths[MAX_HINTS];
 
@@ -158,7 +159,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 				return -1;
 			o->request_timeout_ns = v * 1000000000ull;
 			break;
-		case OPT_NOSWITCH: col_opts.want_switch = 0; break;
+		case OPT_NOSWITCH: no_switch = 1; break;
 		default:
 			fputs("Try 'antfarm-agent --help'.\n", stderr);
 			return -1;
@@ -285,15 +286,13 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a.o))
 		return 2;
 	log_init(1, verbose);
+	a.no_switch = no_switch;
 	col_opts.verbose = verbose;
 	if (geteuid() != 0) {
 		fprintf(stderr, "antfarm-agent: must run as root (loading BPF programs on the KVM "
 			"tracepoints needs CAP_BPF and CAP_PERFMON); try: sudo antfarm-agent\n");
 		return 1;
 	}
-	if (access("/dev/kvm", F_OK))
-		log_warnx("warning: no /dev/kvm on this host, so no VM can run here; "
-			  "attaching anyway (events will come only from replay)");
 	a.start_ns = af_now_ns();
 	a.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a.epfd < 0) {

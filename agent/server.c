@@ -23,6 +23,18 @@ enum { CL_REQ, CL_SUB, CL_CLOSING };
 
 #define IN_CHUNK 4096
 
+/* Switch records are the bulk of the ring-buffer traffic: the BPF side
+ * produces them only while some subscriber asked for them. */
+static void sub_count(struct af_agent *a, struct af_client *c, int delta)
+{
+	a->nsubscribers += delta;
+	if (!(c->req.events & AF_EVMASK(AF_EV_SWITCH)))
+		return;
+	a->switch_subscribers += delta;
+	if (!a->no_switch && a->switch_subscribers == (delta > 0 ? 1 : 0))
+		af_collector_set_want_switch(a->col, delta > 0);
+}
+
 /* Unlink and close now, free after the current epoll batch: a later
  * entry of the same batch may still point at this client. */
 static void client_free(struct af_agent *a, struct af_client *c)
@@ -34,7 +46,7 @@ static void client_free(struct af_agent *a, struct af_client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	if (c->state == CL_SUB)
-		a->nsubscribers--;
+		sub_count(a, c, -1);
 	a->nclients--;
 	log_debug("client %lu: closed", c->id);
 	close(c->w.fd);		/* also removes it from the epoll set */
@@ -95,10 +107,32 @@ static void client_error(struct af_agent *a, struct af_client *c, const char *ms
 	sb_free(&b);
 	log_debug("client %lu: %s", c->id, msg);
 	if (c->state == CL_SUB)
-		a->nsubscribers--;
+		sub_count(a, c, -1);
 	c->state = CL_CLOSING;
 	c->deadline_ns = af_now_ns() + a->o.reply_timeout_ns;
 	client_flush(a, c);
+}
+
+/* The first line of a subscription says what was understood; once it
+ * arrives, every later record that matches is on its way. */
+static void subscribe_ack(struct af_client *c)
+{
+	struct sbuf b = { 0 };
+	const char *sep = "";
+
+	sb_puts(&b, "{\"subscribed\":[");
+	for (unsigned t = 1; t < 32; t++)
+		if (c->req.events & AF_EVMASK(t) && af_ev_name(t)) {
+			sb_printf(&b, "%s\"%s\"", sep, af_ev_name(t));
+			sep = ",";
+		}
+	sb_puts(&b, "]");
+	if (c->req.vm)
+		sb_printf(&b, ",\"vm\":%u", c->req.vm);
+	sb_puts(&b, "}\n");
+	if (!b.failed)
+		outq_push(&c->q, b.p, b.len);
+	sb_free(&b);
 }
 
 static void client_request(struct af_agent *a, struct af_client *c, size_t linelen)
@@ -119,7 +153,9 @@ static void client_request(struct af_agent *a, struct af_client *c, size_t linel
 			  c->req.events, c->req.vm);
 		c->state = CL_SUB;
 		c->deadline_ns = 0;
-		a->nsubscribers++;
+		sub_count(a, c, 1);
+		subscribe_ack(c);
+		client_flush(a, c);
 		return;
 	}
 	cmd_reply(a, &c->req, &out);

@@ -402,7 +402,9 @@ static int cmd_watch(int fd, const struct opts *op)
 	while ((line = read_line(r))) {
 		struct json_obj o;
 		parse_line(line, &o);
-		if (op->json)
+		if (json_get(&o, "subscribed"))
+			;	/* the agent's acknowledgement */
+		else if (op->json)
 			puts(line);
 		else
 			watch_line(&o);

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""The real antfarm-agent on a temporary socket, driven through its
+"af_replay" program: subscribers see exactly the right events, the CLI
+shows them, bad requests are refused without harm, a slow subscriber loses
+(and is told) while others do not, hints reach a backend socket."""
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agentlib import (Agent, Sub, check, check_bad_requests, failures,  # noqa: E402
+                      preflight, CLI)
+
+K1, K2 = "0xffff888001000000", "0xffff888002000000"
+CR = 2          # AF_SRC_CR: full fidelity
+ROLE4 = 4       # kvm_mmu_page_role: level 4, not direct, valid
+
+
+def key(e):
+    """The fields that define an event (timestamps and seq excluded)."""
+    k = (e["event"], e.get("vm"), e.get("as"), e.get("gen"), e.get("vcpu"))
+    if e["event"] == "switch":
+        k += (e["from"], e["from_gen"], e["to"], e["to_gen"])
+    if e["event"] == "exit":
+        k += (e["reason"],)
+    if e["event"] == "notify":
+        k += (e["addr"], e["value"])
+    return k
+
+
+def sw(vm, vcpu, frm, fgen, to, tgen):
+    return ("switch", vm, to, tgen, vcpu, frm, fgen, to, tgen)
+
+
+def test_events(agent):
+    everything = ["create", "exit", "switch", "vm-exit", "vm-new", "notify"]
+    all1 = Sub(agent, events=everything, vm=5001)
+    dflt = Sub(agent)
+    other = Sub(agent, events=everything, vm=5999)
+    swonly = Sub(agent, events=["switch"], vm=5001)
+    agent.inject("cr3:%s:5002:0:0x30000:%d" % (K2, CR))
+    agent.inject("cr3:%s:5001:0:0x10000:%d" % (K1, CR),
+                 "cr3:%s:5001:0:0x20000:%d" % (K1, CR),
+                 "cr3:%s:5001:0:0x10003:%d" % (K1, CR),           # PCID bits: same process
+                 "zap:%s:5001:0:0x20:0:%d" % (K1, ROLE4),          # 0x20000 torn down
+                 "cr3:%s:5001:1:0x8000000000020000:%d" % (K1, CR),  # NOFLUSH; root reused
+                 "notify:%s:5001:1:0xfe003000:1:6" % K1)
+    want = [("vm-new", 5001, None, None, 0),
+            ("create", 5001, "0x10000", 1, 0), sw(5001, 0, "0x0", 0, "0x10000", 1),
+            ("create", 5001, "0x20000", 1, 0), sw(5001, 0, "0x10000", 1, "0x20000", 1),
+            sw(5001, 0, "0x20000", 1, "0x10000", 1),
+            ("exit", 5001, "0x20000", 1, 0, "zap"),
+            ("create", 5001, "0x20000", 2, 1), sw(5001, 1, "0x0", 0, "0x20000", 2),
+            ("notify", 5001, "0x20000", 2, 1, "0xfe003000", 1)]
+    got = [key(e) for e in all1.collect(len(want))]
+    check(got == want, "events of vm 5001", "\n  got  %s\n  want %s" % (got, want))
+    for e in all1.events:
+        check(isinstance(e.get("ts_ns"), int) and e["ts_ns"] > 0 and e.get("vm_key") == K1,
+              "common fields", e)
+
+    # the table, through the socket and through the CLI
+    ps = agent.cmd("ps", vm=5001)
+    rows = sorted((p["as"], p["gen"], p["state"], p["switches"]) for p in ps[:-1])
+    check(rows == [("0x10000", 1, "live", 2), ("0x20000", 2, "live", 1)], "ps rows", rows)
+    check(ps[-1] == {"end": "ps", "count": 2}, "ps end marker", ps[-1])
+    r = agent.cli("ps", "--vm", "5001", "--json")
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 2, "antfarm ps --json", r)
+    r = agent.cli("ps")
+    check(r.returncode == 0 and "0x10000" in r.stdout and "0x30000" in r.stdout and
+          r.stdout.startswith("VM ") and "LAST VCPU" in r.stdout, "antfarm ps", r.stdout)
+    vms = {v["vm"]: v for v in agent.cmd("vms")[:-1]}
+    v = vms.get(5001, {})
+    check(v.get("vcpus") == 2 and v.get("live") == 2 and v.get("fidelity") == "full",
+          "vms 5001", v)
+    r = agent.cli("vms")
+    check(r.returncode == 0 and "full" in r.stdout and "host: pvm" in r.stdout or
+          "host:" in r.stdout, "antfarm vms", r.stdout)
+    r = agent.cli("stats")
+    m = r.stdout
+    check(r.returncode == 0 and 'antfarm_events_total{type="create"} 4' in m and
+          'antfarm_vm_live_processes{vm="5001",fidelity="full"} 2' in m and
+          "antfarm_bpf_reserve_failures_total" in m, "antfarm stats", m[:3000])
+
+    agent.inject("destroy:%s:5001" % K1)
+    exits = [("exit", 5001, "0x10000", 1, 0, "vm"), ("exit", 5001, "0x20000", 2, 1, "vm")]
+    got = [key(e) for e in all1.collect(len(want) + 3)][len(want):]
+    check(sorted(got[:2]) == exits and got[2:] == [("vm-exit", 5001, None, None, None)],
+          "exits at VM destruction", got)
+
+    dwant = {("create", 5002, "0x30000", 1, 0), ("create", 5001, "0x10000", 1, 0),
+             ("create", 5001, "0x20000", 1, 0), ("exit", 5001, "0x20000", 1, 0, "zap"),
+             ("create", 5001, "0x20000", 2, 1), ("vm-exit", 5001, None, None, None)} | set(exits)
+    got = [key(e) for e in dflt.drain(0.5)]
+    check(sorted(got) == sorted(dwant) and len(got) == len(dwant), "default subscription", got)
+    got = [key(e) for e in swonly.drain(0.3)]
+    check(got == [k for k in want if k[0] == "switch"], "switch-only subscription", got)
+    check(other.drain(0.3) == [], "vm filter", other.events)
+    for s in (all1, dflt, other, swonly):
+        s.close()
+
+
+def test_cli_watch(agent):
+    """antfarm watch, synchronised on the agent's subscriber count."""
+    base = agent.stats()["subscribers"]
+    p = subprocess.Popen([CLI, "--socket", agent.sock, "watch", "--json", "--vm", "5010",
+                          "--events", "create,exit"], stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 10
+    while agent.stats()["subscribers"] == base and time.time() < deadline:
+        time.sleep(0.05)
+    agent.inject("cr3:0xabc000:5010:0:0x40000:2", "cr3:0xabd000:5011:0:0x40000:2",
+                 "destroy:0xabc000:5010")
+    lines = [json.loads(p.stdout.readline()) for _ in range(2)]
+    p.terminate()
+    p.wait()
+    got = [(e["event"], e["vm"], e["as"]) for e in lines]
+    check(got == [("create", 5010, "0x40000"), ("exit", 5010, "0x40000")], "antfarm watch", got)
+    r = subprocess.run([CLI, "--socket", agent.dir + "/nope.sock", "ps"],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and "is antfarm-agent running" in r.stderr and
+          "sudo antfarm-agent" in r.stderr, "missing agent message", r.stderr)
+    r = subprocess.run([CLI, "--help"], capture_output=True, text=True)
+    check(r.returncode == 0 and "EXAMPLES" in r.stdout, "antfarm --help")
+
+
+def metric(lines, name):
+    for l in lines:
+        if l.startswith(name + " "):
+            return int(l.split()[-1])
+    return None
+
+
+def test_slow_subscriber(agent):
+    """Batches of switches; the fast subscriber reads each batch in full
+    before the next, the slow one reads nothing until the end."""
+    batches, per = 50, 200
+    m = agent.metrics()
+    received0 = metric(m, 'antfarm_events_total{type="switch"}')
+    rfail0 = metric(m, 'antfarm_bpf_reserve_failures_total{prog="af_replay"}')
+    dropped0 = agent.stats()["subscriber_dropped"]
+    slow = Sub(agent, events=["switch"], rcvbuf=4096)
+    fast = Sub(agent, events=["switch"])
+    for b in range(batches):
+        agent.inject("cr3:0x5000000:5020:0:0x10000:2", "cr3:0x5000000:5020:0:0x20000:2",
+                     repeat=per // 2)
+        fast.collect((b + 1) * per, timeout=3)
+    fast.drain(0.3)
+    m = agent.metrics()
+    received = metric(m, 'antfarm_events_total{type="switch"}') - received0
+    rfail = metric(m, 'antfarm_bpf_reserve_failures_total{prog="af_replay"}') - rfail0
+    check(received + rfail == batches * per, "ring records accounted",
+          "received %s + reserve failures %s != %d" % (received, rfail, batches * per))
+    check(len(fast.events) == received, "fast subscriber unaffected",
+          "%d of %s" % (len(fast.events), received))
+    dropped = agent.stats()["subscriber_dropped"] - dropped0
+    check(dropped > 0, "slow subscriber dropped nothing?", dropped)
+    got = slow.drain(1.0)
+    switches = sum(1 for e in got if e["event"] == "switch")
+    lost = [e["count"] for e in got if e["event"] == "lost"]
+    check(lost and switches + sum(lost) == received and sum(lost) == dropped,
+          "lost count told", "%d switches + lost %s != %s (dropped %d)" %
+          (switches, lost, received, dropped))
+    check(got and got[-1]["event"] == "lost", "lost line after the queued events", got[-1:])
+    slow.close()
+    fast.close()
+
+
+def test_hints(agent_args):
+    """--blk-hints: SOCK_SEQPACKET af_hint messages; reconnect after the
+    backend goes away."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="antfarm-hints.")
+    path = os.path.join(d, "hints.sock")
+    lst = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    lst.bind(path)
+    lst.listen(4)
+    agent = Agent("--blk-hints", path, *agent_args)
+    try:
+        lst.settimeout(10)
+        conn, _ = lst.accept()
+        conn.settimeout(5)
+        agent.inject("cr3:0x6000000:5030:0:0x10000:2", "notify:0x6000000:5030:0:0xfe003000:2:6",
+                     "destroy:0x6000000:5030")
+        hints = []
+        for _ in range(4):
+            h = struct.unpack("<IHHIIQQQQ", conn.recv(256))
+            hints.append((h[0], h[1], h[2], h[3], h[4], h[6], h[7], h[8]))
+        proc = 0x10000 | 1
+        want = [(0x41464831, 1, 2, 5030, 0, proc, 0, 0),
+                (0x41464831, 1, 1, 5030, 0, proc, 0xfe003000, 2),
+                (0x41464831, 1, 3, 5030, 0, proc, 0, 0),
+                (0x41464831, 1, 4, 5030, 0xffffffff, 0, 0, 0)]
+        check(hints[:2] == want[:2] and hints[2] == want[2] and hints[3][:3] == want[3][:3],
+              "hints", hints)
+        # the backend restarts: the agent reconnects on its own
+        conn.close()
+        agent.inject("cr3:0x6100000:5031:0:0x10000:2")      # fails, drops, schedules reconnect
+        conn, _ = lst.accept()
+        conn.settimeout(5)
+        agent.inject("cr3:0x6200000:5032:0:0x10000:2")
+        h = struct.unpack("<IHHIIQQQQ", conn.recv(256))
+        check(h[2] == 2 and h[3] == 5032, "hints after reconnect", h)
+        conn.close()
+    finally:
+        agent.cleanup()
+        lst.close()
+        os.unlink(path)
+        os.rmdir(d)
+
+
+def main():
+    preflight()
+    agent = Agent("--request-timeout", "1", "--max-clients", "64", "--queue-kib", "64")
+    try:
+        test_events(agent)
+        test_cli_watch(agent)
+        check_bad_requests(agent, 10000)
+        test_slow_subscriber(agent)
+        # a second agent on the same socket must refuse to start
+        r = subprocess.run([agent.proc.args[0], "-d", "--socket", agent.sock],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode != 0 and "already listening" in r.stderr, "second agent", r.stderr)
+        check(agent.alive() and agent.stats().get("clients") == 1, "first agent still serves")
+        rc = agent.stop()
+        check(rc == 0 and not os.path.exists(agent.sock), "clean exit on SIGTERM",
+              "rc %s, socket left: %s" % (rc, os.path.exists(agent.sock)))
+    finally:
+        agent.cleanup()
+    test_hints([])
+    print("%d failed" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
