@@ -19,6 +19,7 @@
 
 #define AF_DEFAULT_IDLE_NS	(300ull * 1000000000ull)
 #define AF_DEFAULT_RB_BYTES	(8u << 20)
+#define AF_DEFAULT_KEEP_NS	(60ull * 1000000000ull)
 
 /* Which host kinds a program is useful on. */
 #define H_PVM		(1u << AF_HOST_PVM)
@@ -254,6 +255,8 @@ int af_collector_open(struct af_collector **out, const struct af_collector_opts 
 		c->opts = *o;
 	if (!c->opts.idle_timeout_ns)
 		c->opts.idle_timeout_ns = AF_DEFAULT_IDLE_NS;
+	if (!c->opts.exited_keep_ns)
+		c->opts.exited_keep_ns = AF_DEFAULT_KEEP_NS;
 	libbpf_set_print(c->opts.verbose ? libbpf_loud : libbpf_quiet);
 
 	r = af_host_detect(&c->host, c->opts.force_host, err, errlen);
@@ -279,7 +282,10 @@ int af_collector_open(struct af_collector **out, const struct af_collector_opts 
 		goto fail;
 	}
 	c->skel->bss->cfg_want_switch = c->opts.want_switch ? 1 : 0;
-	c->skel->bss->cfg_idle_ns = c->opts.idle_timeout_ns;
+	/* idle exits only where teardown is invisible (NPT/EPT) */
+	if (c->skel->rodata->cfg_teardown_invisible)
+		c->skel->bss->cfg_idle_ns = c->opts.idle_timeout_ns;
+	c->skel->bss->cfg_keep_ns = c->opts.exited_keep_ns;
 	r = attach_all(c, err, errlen);
 	if (r < 0)
 		goto fail;
@@ -424,9 +430,7 @@ void af_collector_tick(struct af_collector *c, uint64_t now_ns)
 	uint64_t a[AF_REPLAY_NARGS] = { AF_OBS_TICK };
 
 	reap_dead_vms(c, now_ns);
-	/* only where teardown is invisible do processes age out */
-	if (!c->skel->rodata->cfg_teardown_invisible)
-		return;
+	/* idle exits (NPT/EPT) and forgetting old exited processes, in BPF */
 	a[7] = now_ns;
 	af_collector_replay(c, a);
 }
@@ -541,6 +545,17 @@ uint64_t af_collector_events(struct af_collector *c, unsigned type)
 	return percpu_sum(bpf_map__fd(c->skel->maps.evcount), type);
 }
 
+uint64_t af_collector_stat(struct af_collector *c, unsigned what)
+{
+	return percpu_sum(bpf_map__fd(c->skel->maps.stats), what);
+}
+
+static const char *const stat_names[AF_STAT_MAX] = {
+	[AF_STAT_PROCS_FULL] = "procs_map_full", [AF_STAT_VM_LIMIT] = "vm_process_limit",
+	[AF_STAT_VCPUS_FULL] = "vcpus_map_full", [AF_STAT_VMS_FULL] = "vms_map_full",
+	[AF_STAT_REAPED] = "exited_forgotten",
+};
+
 static const char *const ev_names[AF_EV_MAX] = {
 	[AF_EV_CREATE] = "create", [AF_EV_EXIT] = "exit", [AF_EV_SWITCH] = "switch",
 	[AF_EV_VM_EXIT] = "vm-exit", [AF_EV_NOTIFY] = "notify", [AF_EV_VM_NEW] = "vm-new",
@@ -564,6 +579,13 @@ void af_collector_metrics(struct af_collector *c, FILE *out)
 		fprintf(out, "antfarm_bpf_reserve_failures_total{prog=\"%s\"} %llu\n",
 			bpf_program__name(prog_of(c->skel, i)),
 			(unsigned long long)af_collector_drops(c, af_progs[i].id));
+	fprintf(out, "# HELP antfarm_bpf_state_total State the BPF side could not keep "
+		"(map full, per-VM limit) or forgot on purpose (exited processes).\n"
+		"# TYPE antfarm_bpf_state_total counter\n");
+	for (i = 0; i < AF_STAT_MAX; i++)
+		if (stat_names[i])
+			fprintf(out, "antfarm_bpf_state_total{what=\"%s\"} %llu\n", stat_names[i],
+				(unsigned long long)af_collector_stat(c, i));
 	fprintf(out, "# HELP antfarm_bpf_prog_attached 1 if the program is attached.\n"
 		"# TYPE antfarm_bpf_prog_attached gauge\n");
 	for (i = 0; i < AF_NPROGS; i++)

@@ -31,6 +31,7 @@ struct af_collector_opts {
 	int want_switch;		/* emit SWITCH records (they are the bulk) */
 	enum af_host_kind force_host;	/* tests: pretend to be this host kind (0 = detect) */
 	uint32_t ringbuf_bytes;		/* ring-buffer size, power of 2 >= page size; 0 = 8 MiB */
+	uint64_t exited_keep_ns;	/* exited processes stay listed this long; 0 = 60 s */
 };
 
 /* Called for every ring-buffer record; return non-zero to stop this poll. */
@@ -105,6 +106,7 @@ int af_collector_prog_attached(const struct af_collector *c, const char *tp);
  * (enum af_prog_id) and events inferred of type (enum af_ev_type). */
 uint64_t af_collector_drops(struct af_collector *c, unsigned prog_id);
 uint64_t af_collector_events(struct af_collector *c, unsigned type);
+uint64_t af_collector_stat(struct af_collector *c, unsigned what);	/* enum af_stat */
 
 /* bpf_stats of program prog (e.g. "af_replay"): 0 or -errno. */
 int af_collector_prog_stats(const struct af_collector *c, const char *prog,

@@ -22,10 +22,12 @@ const volatile __u32 cfg_exit_mode = AF_EXITMODE_NONE;	/* enum af_exit_mode */
 const volatile __u32 cfg_emulate_full = 0;	/* emulated CR3 writes are every load (PVM) */
 const volatile __u32 cfg_teardown_invisible = 0;	/* NPT/EPT: idle timeout ends processes */
 const volatile __u32 cfg_exit_vcpu_arg = 0;	/* kvm_exit: vcpu is arg 1 on 5.15, arg 0 after */
-const volatile __u32 cfg_hf_guest_mask = 1;	/* HF_GUEST_MASK: bit 0 since 6.6, bit 5 before */
+const volatile __u32 cfg_hf_guest_mask = 1;
+const volatile __u32 cfg_max_live = 16384;	/* live processes per VM */	/* HF_GUEST_MASK: bit 0 since 6.6, bit 5 before */
 /* May change while running. */
 volatile __u32 cfg_want_switch = 0;
 volatile __u64 cfg_idle_ns = 0;
+volatile __u64 cfg_keep_ns = 0;	/* exited processes are forgotten after this */
 
 __u64 state_seq = 0;	/* bumped by VM teardown: invalidates the per-CPU CR3 caches */
 __u64 ev_seq = 0;	/* af_event.seq */
@@ -100,6 +102,13 @@ struct {
 } evcount SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AF_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);	/* resized by the collector before load */
 } rb SEC(".maps");
@@ -122,6 +131,7 @@ static AF_INLINE void af_count(void *map, __u32 idx)
 }
 #define af_count_drop(prog)	af_count(&drops, prog)
 #define af_count_event(type)	af_count(&evcount, type)
+#define af_count_stat(what)	af_count(&stats, what)
 #define af_next_seq()		__sync_fetch_and_add(&ev_seq, 1)
 
 static AF_INLINE void af_vm_born(struct af_cx *cx)

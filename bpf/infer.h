@@ -14,8 +14,9 @@
  *   AF_RB_RESERVE() / AF_RB_SUBMIT(e)    ring buffer (struct af_event)
  *   af_count_drop(prog), af_count_event(type), af_next_seq(), af_vm_born(cx)
  *   AF_NOW()                   CLOCK_MONOTONIC ns (cx->ts == 0 means "read it when needed")
- *   cfg_want_switch, cfg_idle_ns, cfg_exit_mode, cfg_emulate_full,
- *   cfg_teardown_invisible     configuration (.rodata on the BPF side)
+ *   af_count_stat(enum af_stat)
+ *   cfg_want_switch, cfg_idle_ns, cfg_keep_ns, cfg_max_live, cfg_exit_mode,
+ *   cfg_emulate_full, cfg_teardown_invisible   configuration
  *   maps: procs, vms, vcpus, cr3_cache (per-CPU, key 0), state_seq (global)
  */
 #ifndef AF_INFER_H
@@ -107,6 +108,10 @@ static AF_INLINE struct af_vm_val *af_vm_get(struct af_cx *cx)
 		nv.flags |= AF_VMF_SAMPLED;
 	AF_UPDATE(vms, &cx->vm_key, &nv);
 	vm = AF_LOOKUP(vms, &cx->vm_key);
+	if (!vm) {
+		af_count_stat(AF_STAT_VMS_FULL);
+		return NULL;
+	}
 	af_vm_born(cx);
 	e = af_ev_new(cx, AF_EV_VM_NEW);
 	if (e)
@@ -122,8 +127,13 @@ static AF_INLINE struct af_vcpu_val *af_vcpu_get(struct af_cx *cx, struct af_vm_
 	if (vc)
 		return vc;
 	AF_UPDATE(vcpus, &k, &nv);
+	vc = AF_LOOKUP(vcpus, &k);
+	if (!vc) {
+		af_count_stat(AF_STAT_VCPUS_FULL);
+		return NULL;
+	}
 	vm->nvcpus++;
-	return AF_LOOKUP(vcpus, &k);
+	return vc;
 }
 
 /* A new process, or a new generation of a root whose previous process ended. */
@@ -135,7 +145,12 @@ static AF_INLINE struct af_as_val *af_as_create(struct af_cx *cx, struct af_vm_v
 
 	if (v && v->live)
 		return v;
-	nv.gen = v ? v->gen + 1 : 1;
+	/* a guest must not crowd out the other VMs' processes */
+	if (vm->live_procs >= cfg_max_live) {
+		af_count_stat(AF_STAT_VM_LIMIT);
+		return NULL;
+	}
+	nv.gen = v ? v->gen + 1 : vm->gen_base + 1;
 	nv.first_ns = cx->ts;
 	nv.last_ns = cx->ts;
 	nv.last_vcpu = cx->vcpu;
@@ -145,8 +160,10 @@ static AF_INLINE struct af_as_val *af_as_create(struct af_cx *cx, struct af_vm_v
 		nv.flags |= AF_EVF_KPTI;
 	AF_UPDATE(procs, &k, &nv);
 	v = AF_LOOKUP(procs, &k);
-	if (!v)
+	if (!v) {
+		af_count_stat(AF_STAT_PROCS_FULL);
 		return NULL;
+	}
 	vm->live_procs++;
 	af_emit_proc(cx, AF_EV_CREATE, as, v);
 	return v;
@@ -199,8 +216,13 @@ static AF_INLINE void af_switch(struct af_cx *cx, struct af_vm_val *vm,
 		}
 	}
 	v = af_as_create(cx, vm, as);
-	if (!v)
+	if (!v) {
+		/* not tracked (limit or map full, counted): charge nobody from now */
+		vc->cur_as = 0;
+		vc->cur_gen = 0;
+		vc->since_ns = cx->ts;
 		return;
+	}
 	v->switches++;
 	v->last_ns = cx->ts;
 	v->last_vcpu = cx->vcpu;
@@ -527,14 +549,33 @@ static AF_INLINE int af_vm_destroy(struct af_cx *cx, __u64 vm_key, __u32 vm_pid)
 	return w.n;
 }
 
-static long af_idle_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
+/* Forget an exited process after cfg_keep_ns; its VM remembers the
+ * generation so a later process on the same root gets a higher one. */
+static AF_INLINE void af_reap(struct af_walk *w, const struct af_as_key *k, struct af_as_val *v)
+{
+	struct af_vm_val *vm = AF_LOOKUP(vms, &k->vm_key);
+
+	if (vm && v->gen > vm->gen_base)
+		vm->gen_base = v->gen;
+	AF_DELETE(procs, k);
+	af_count_stat(AF_STAT_REAPED);
+}
+
+static long af_sweep_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
 {
 	const struct af_as_key *k = key;
 	struct af_as_val *v = value;
 	struct af_walk *w = ctx;
 	struct af_vm_val *vm;
 
-	if (!v->live || w->cx.ts < v->last_ns || w->cx.ts - v->last_ns < cfg_idle_ns)
+	if (w->cx.ts < v->last_ns)
+		return 0;
+	if (!v->live) {
+		if (cfg_keep_ns && w->cx.ts - v->last_ns >= cfg_keep_ns)
+			af_reap(w, k, v);
+		return 0;
+	}
+	if (!cfg_idle_ns || w->cx.ts - v->last_ns < cfg_idle_ns)
 		return 0;
 	vm = AF_LOOKUP(vms, &k->vm_key);
 	if (!vm || !(vm->flags & AF_VMF_SAMPLED) || (vm->flags & AF_VMF_DEAD))
@@ -549,15 +590,16 @@ static long af_idle_cb(struct bpf_map *map, const void *key, void *value, void *
 	return 0;
 }
 
-/* Where teardown is invisible (NPT/EPT sampling), a process not seen for
- * cfg_idle_ns ends with reason "idle". */
+/* Periodic sweep: where teardown is invisible (NPT/EPT sampling) a process
+ * not seen for cfg_idle_ns ends with reason "idle"; exited processes older
+ * than cfg_keep_ns are forgotten. */
 static AF_INLINE int af_tick(struct af_cx *cx)
 {
 	struct af_walk w = { .cx = *cx };
 
-	if (!cfg_idle_ns)
+	if (!cfg_idle_ns && !cfg_keep_ns)
 		return 0;
-	AF_FOR_EACH(procs, af_idle_cb, &w);
+	AF_FOR_EACH(procs, af_sweep_cb, &w);
 	return w.n;
 }
 

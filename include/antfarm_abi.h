@@ -178,6 +178,9 @@ struct af_vm_val {
 	__u8 obsolete_gen;
 	__u8 root_level;
 	__u16 _pad;
+	__u32 gen_base;		/* highest generation of a reaped process entry: new
+				 * entries start above it, so (as, gen) stays unique */
+	__u32 _pad2;
 };
 
 struct af_vcpu_key {
@@ -197,9 +200,19 @@ struct af_vcpu_val {
 	__u32 flags;
 };
 
+/* Counters of state the BPF side could not keep (BPF map "stats", per CPU). */
+enum af_stat {
+	AF_STAT_PROCS_FULL = 0,	/* procs map full: a process was not created */
+	AF_STAT_VM_LIMIT   = 1,	/* a VM hit cfg_max_live live processes */
+	AF_STAT_VCPUS_FULL = 2,	/* vcpus map full */
+	AF_STAT_VMS_FULL   = 3,	/* vms map full */
+	AF_STAT_REAPED     = 4,	/* exited process entries removed after the keep time */
+	AF_STAT_MAX        = 8,
+};
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct af_as_val) == 56, "af_as_val ABI size");
-_Static_assert(sizeof(struct af_vm_val) == 40, "af_vm_val ABI size");
+_Static_assert(sizeof(struct af_vm_val) == 48, "af_vm_val ABI size");
 _Static_assert(sizeof(struct af_vcpu_val) == 40, "af_vcpu_val ABI size");
 #endif
 

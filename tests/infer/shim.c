@@ -15,7 +15,9 @@ int shim_ring_n, shim_ring_cap = SHIM_RING;
 __u64 shim_drops[AF_PROG_MAX], shim_events[AF_EV_MAX];
 __u64 state_seq, shim_seq, shim_now;
 __u32 cfg_want_switch = 1, cfg_exit_mode, cfg_emulate_full = 1, cfg_teardown_invisible;
-__u64 cfg_idle_ns;
+__u64 cfg_idle_ns, cfg_keep_ns;
+__u32 cfg_max_live = SHIM_CAP;
+__u64 shim_stats[AF_STAT_MAX];
 
 static int find(struct shim_map *m, const void *k)
 {
@@ -88,4 +90,7 @@ void shim_reset(void)
 	cfg_emulate_full = 1;
 	cfg_teardown_invisible = 0;
 	cfg_idle_ns = 0;
+	cfg_keep_ns = 0;
+	cfg_max_live = SHIM_CAP;
+	memset(shim_stats, 0, sizeof(shim_stats));
 }

@@ -38,7 +38,9 @@ extern int shim_ring_n, shim_ring_cap;
 extern __u64 shim_drops[AF_PROG_MAX], shim_events[AF_EV_MAX];
 extern __u64 state_seq, shim_seq, shim_now;
 extern __u32 cfg_want_switch, cfg_exit_mode, cfg_emulate_full, cfg_teardown_invisible;
-extern __u64 cfg_idle_ns;
+extern __u64 cfg_idle_ns, cfg_keep_ns;
+extern __u32 cfg_max_live;
+extern __u64 shim_stats[AF_STAT_MAX];
 
 static inline struct af_event *shim_rb_reserve(void)
 {
@@ -54,6 +56,7 @@ static inline struct af_event *shim_rb_reserve(void)
 #define AF_RB_SUBMIT(e)		((void)(e))
 #define af_count_drop(p)	(shim_drops[(p) % AF_PROG_MAX]++)
 #define af_count_event(t)	(shim_events[(t) % AF_EV_MAX]++)
+#define af_count_stat(w)	(shim_stats[(w) % AF_STAT_MAX]++)
 #define af_next_seq()		(shim_seq++)
 #define af_vm_born(cx)		((void)(cx))
 #define AF_NOW()		(++shim_now)

@@ -395,6 +395,37 @@ static void test_switch_off_and_ring_full(void)
 	CHECK(proc(VM, 0x9000) && proc(VM, 0x9000)->live, "state kept despite loss");
 }
 
+static void test_reap_and_limits(void)
+{
+	start("exited processes forgotten after the keep time; generations stay unique");
+	cfg_keep_ns = 1000;
+	cr3(0, 0x5000, 100);
+	cr3(0, 0x9000, 200);
+	zap(0x5, 0, ROOT4, 300);
+	events();
+	obs(AF_OBS_TICK, 0, 0, 0, 0, 1200);		/* 900 after the exit: kept */
+	CHECK(proc(VM, 0x5000) != NULL, "kept");
+	obs(AF_OBS_TICK, 0, 0, 0, 0, 1300);
+	CHECK(proc(VM, 0x5000) == NULL && proc(VM, 0x9000) != NULL, "reaped only the exited");
+	CHECK(shim_stats[AF_STAT_REAPED] == 1, "counted");
+	cr3(0, 0x5000, 1400);
+	cr3(0, 0x6000, 1500);				/* a fresh root also starts above */
+	EXPECT_EVENTS("c5000/2 s9000>5000/2 c6000/2 s5000>6000/2");
+
+	start("per-VM live process limit");
+	cfg_max_live = 2;
+	cr3(0, 0x5000, 100);
+	cr3(0, 0x6000, 200);
+	cr3(0, 0x7000, 300);				/* refused: counted, nobody charged */
+	cr3(0, 0x5000, 700);
+	EXPECT_EVENTS("new c5000/1 s0>5000/1 c6000/1 s5000>6000/1 s0>5000/1");
+	CHECK(shim_stats[AF_STAT_VM_LIMIT] == 1, "limit counted");
+	CHECK(proc(VM, 0x6000)->run_ns == 100 && proc(VM, 0x5000)->run_ns == 100,
+	      "no time charged while untracked");
+	obs_vm(AF_OBS_CR3, VM2, PID2, 0, 0x7000, AF_SRC_CR, 0, 800);
+	CHECK(proc(VM2, 0x7000) != NULL, "other VMs unaffected");
+}
+
 static void test_notify(void)
 {
 	start("notify attributed to the current process");
@@ -422,6 +453,7 @@ int main(void)
 	test_exit_sampling();
 	test_cr_and_emulate();
 	test_switch_off_and_ring_full();
+	test_reap_and_limits();
 	test_notify();
 	if (failures) {
 		printf("%d check(s) failed\n", failures);

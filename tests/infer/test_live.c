@@ -331,6 +331,8 @@ static void test_ring_full(void)
 	CHECK(strstr(text, "antfarm_bpf_events_total{type=\"notify\"} 100\n") != NULL,
 	      "notify counter");
 	CHECK(strstr(text, "antfarm_bpf_run_count_total{prog=\"af_replay\"}") != NULL, "bpf_stats");
+	CHECK(strstr(text, "antfarm_bpf_state_total{what=\"procs_map_full\"} 0\n") != NULL,
+	      "state counters");
 	free(text);
 	/* the ring drained, records flow again */
 	obs(c, AF_OBS_NOTIFY, VM, PID, 0, 1, 2, AF_SRC_PIO, 300);
