@@ -561,17 +561,26 @@ static const char *const ev_names[AF_EV_MAX] = {
 	[AF_EV_VM_EXIT] = "vm-exit", [AF_EV_NOTIFY] = "notify", [AF_EV_VM_NEW] = "vm-new",
 };
 
+/* One Prometheus counter family from a per-CPU array with named slots. */
+static void named_counters(FILE *out, const char *metric, const char *label, const char *help,
+			   const char *const *names, unsigned n, int fd)
+{
+	unsigned i;
+
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", metric, help, metric);
+	for (i = 0; i < n; i++)
+		if (names[i])
+			fprintf(out, "%s{%s=\"%s\"} %llu\n", metric, label, names[i],
+				(unsigned long long)percpu_sum(fd, i));
+}
+
 void af_collector_metrics(struct af_collector *c, FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "# HELP antfarm_bpf_events_total Events inferred in BPF, by type "
-		"(switches are counted even when not sent).\n"
-		"# TYPE antfarm_bpf_events_total counter\n");
-	for (i = 1; i < AF_EV_MAX; i++)
-		if (ev_names[i])
-			fprintf(out, "antfarm_bpf_events_total{type=\"%s\"} %llu\n", ev_names[i],
-				(unsigned long long)af_collector_events(c, i));
+	named_counters(out, "antfarm_bpf_events_total", "type", "Events inferred in BPF, by "
+		       "type (switches are counted even when not sent).", ev_names, AF_EV_MAX,
+		       bpf_map__fd(c->skel->maps.evcount));
 	fprintf(out, "# HELP antfarm_bpf_reserve_failures_total Ring-buffer records lost "
 		"because the buffer was full, by program.\n"
 		"# TYPE antfarm_bpf_reserve_failures_total counter\n");
@@ -579,13 +588,9 @@ void af_collector_metrics(struct af_collector *c, FILE *out)
 		fprintf(out, "antfarm_bpf_reserve_failures_total{prog=\"%s\"} %llu\n",
 			bpf_program__name(prog_of(c->skel, i)),
 			(unsigned long long)af_collector_drops(c, af_progs[i].id));
-	fprintf(out, "# HELP antfarm_bpf_state_total State the BPF side could not keep "
-		"(map full, per-VM limit) or forgot on purpose (exited processes).\n"
-		"# TYPE antfarm_bpf_state_total counter\n");
-	for (i = 0; i < AF_STAT_MAX; i++)
-		if (stat_names[i])
-			fprintf(out, "antfarm_bpf_state_total{what=\"%s\"} %llu\n", stat_names[i],
-				(unsigned long long)af_collector_stat(c, i));
+	named_counters(out, "antfarm_bpf_state_total", "what", "State the BPF side could not "
+		       "keep (map full, per-VM limit) or forgot on purpose (exited processes).",
+		       stat_names, AF_STAT_MAX, bpf_map__fd(c->skel->maps.stats));
 	fprintf(out, "# HELP antfarm_bpf_prog_attached 1 if the program is attached.\n"
 		"# TYPE antfarm_bpf_prog_attached gauge\n");
 	for (i = 0; i < AF_NPROGS; i++)
