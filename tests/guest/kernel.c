@@ -204,8 +204,8 @@ void trap(struct trapframe *tf)
 		syscall(tf);
 		break;
 	case 6:
-		if (cfg.gate_ud2 && user_range_ok(tf->rip & ~(PAGE - 1), 0) &&
-		    *(u16 *)tf->rip == 0x0b0f) {
+		/* the CPU just fetched the ud2 at rip, so it is mapped */
+		if (cfg.gate_ud2 && tf->rip >= USER_VDSO && *(u16 *)tf->rip == 0x0b0f) {
 			tf->rip += 2;
 			syscall(tf);
 		} else {
@@ -353,7 +353,12 @@ void syscall(struct trapframe *tf)
 	case SYS_FORK: r = sys_fork(me); break;
 	case SYS_EXEC: r = sys_exec(me, tf->rdi, tf->rsi); if (!r) return; break;
 	case SYS_WAIT: r = sys_wait(&code); break;
-	case SYS_SLEEP: sleep_until(now_ns() + tf->rdi * 1000000UL); r = 0; break;
+	case SYS_SLEEP:
+		if (tf->rdi > 3600 * 1000)
+			break;
+		sleep_until(now_ns() + tf->rdi * 1000000UL);
+		r = 0;
+		break;
 	case SYS_READ: r = sys_disk(me, 0, tf->rdi, tf->rsi, tf->rdx); break;
 	case SYS_WRITE: r = sys_disk(me, 1, tf->rdi, tf->rsi, tf->rdx); break;
 	case SYS_FLUSH: r = vblk_rw(4, 0, NULL, 0); break;
@@ -402,7 +407,9 @@ static u64 mem_end(u64 info)
 		if ((u32)e[2] == 1 && e[0] <= 0x100000 + PAGE && e[0] + e[1] > end)
 			end = e[0] + e[1];
 	}
-	return end ? end : 128UL << 20;
+	if (!end)
+		end = 128UL << 20;
+	return end < (3UL << 30) ? end : 3UL << 30;	/* below the MMIO hole, in the identity map */
 }
 
 void ap_main(void)

@@ -246,7 +246,14 @@ static void vq_reap(struct vq *v)
 	while (v->last_used != v->used[1]) {
 		struct used_elem *e = (struct used_elem *)(v->used + 2) + v->last_used % v->num;
 		u16 d = e->id, k = 1;
-		struct req *r = v->reqs[d];
+		struct req *r = d < v->num ? v->reqs[d] : NULL;
+		v->last_used++;
+		if (!r) {
+			klog("AF DISKERR msg=device completed unknown descriptor %u", d);
+			stat_disk_err++;
+			continue;
+		}
+		v->reqs[d] = NULL;
 		while (v->desc[d].flags & 1)		/* return the chain */
 			d = v->desc[d].next, k++;
 		v->desc[d].next = v->free_head;
@@ -256,7 +263,6 @@ static void vq_reap(struct vq *v)
 		stat_disk_done++;
 		if (r->waiter->state == T_IO)
 			ready(r->waiter);
-		v->last_used++;
 	}
 }
 
