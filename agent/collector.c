@@ -185,6 +185,7 @@ static void configure(struct af_collector *c)
 	}
 	s->rodata->cfg_exit_vcpu_arg = c->host.exit_vcpu_arg;
 	s->rodata->cfg_hf_guest_mask = c->host.hf_guest_mask;
+	s->rodata->cfg_svm_vmcb_off = c->host.svm_vmcb_off;
 	bpf_map__set_max_entries(s->maps.rb, rb);
 }
 

@@ -101,6 +101,29 @@ static unsigned hf_guest_mask(void)
 	return major > 6 || (major == 6 && minor >= 6) ? 1u << 0 : 1u << 5;
 }
 
+/* offsetof(struct vcpu_svm, vmcb), from kvm_amd's module BTF when loaded. */
+static unsigned svm_vmcb_offset(const struct af_host_info *h)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	struct btf *b;
+	unsigned off = 0;
+	int id, i;
+
+	if (access("/sys/kernel/btf/kvm_amd", F_OK) != 0)
+		return 0;
+	b = btf__load_module_btf("kvm_amd", h->vmlinux);
+	if (!b)
+		return 0;
+	id = btf__find_by_name_kind(b, "vcpu_svm", BTF_KIND_STRUCT);
+	t = id > 0 ? btf__type_by_id(b, id) : NULL;
+	for (i = 0, m = t ? btf_members(t) : NULL; t && i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(b, m->name_off), "vmcb"))
+			off = btf_member_bit_offset(t, i) / 8;
+	btf__free(b);
+	return off;
+}
+
 int af_host_detect(struct af_host_info *h, enum af_host_kind force, char *err, size_t errlen)
 {
 	memset(h, 0, sizeof(*h));
@@ -117,6 +140,7 @@ int af_host_detect(struct af_host_info *h, enum af_host_kind force, char *err, s
 		h->kvm = btf__load_module_btf("kvm", h->vmlinux);
 	h->exit_vcpu_arg = exit_vcpu_arg(h);
 	h->hf_guest_mask = hf_guest_mask();
+	h->svm_vmcb_off = svm_vmcb_offset(h);
 	if (access("/dev/kvm", F_OK) != 0)
 		snprintf(h->warning, sizeof(h->warning),
 			 "no /dev/kvm on this machine (host kind %s): no VM can run here, so no "

@@ -13,6 +13,7 @@ struct af_host_info {
 	int forced;		/* kind came from af_collector_opts.force_host */
 	int exit_vcpu_arg;	/* kvm_exit: index of the vcpu argument (5.15: 1) */
 	unsigned hf_guest_mask;	/* HF_GUEST_MASK of this kernel (not in BTF) */
+	unsigned svm_vmcb_off;	/* offsetof(struct vcpu_svm, vmcb) from kvm_amd BTF; 0 = unknown */
 	struct btf *vmlinux;	/* kernel BTF */
 	struct btf *kvm;	/* kvm module BTF, NULL when KVM is built in */
 	char warning[256];	/* something the user should know; empty if none */

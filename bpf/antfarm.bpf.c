@@ -23,7 +23,8 @@ const volatile __u32 cfg_emulate_full = 0;	/* emulated CR3 writes are every load
 const volatile __u32 cfg_teardown_invisible = 0;	/* NPT/EPT: idle timeout ends processes */
 const volatile __u32 cfg_exit_vcpu_arg = 0;	/* kvm_exit: vcpu is arg 1 on 5.15, arg 0 after */
 const volatile __u32 cfg_hf_guest_mask = 1;
-const volatile __u32 cfg_max_live = 16384;	/* live processes per VM */	/* HF_GUEST_MASK: bit 0 since 6.6, bit 5 before */
+const volatile __u32 cfg_max_live = 16384;	/* live processes per VM */
+const volatile __u32 cfg_svm_vmcb_off = 0;	/* offsetof(struct vcpu_svm, vmcb); 0: right after kvm_vcpu */	/* HF_GUEST_MASK: bit 0 since 6.6, bit 5 before */
 /* May change while running. */
 volatile __u32 cfg_want_switch = 0;
 volatile __u64 cfg_idle_ns = 0;
@@ -241,9 +242,11 @@ int af_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (cfg_exit_mode != AF_EXITMODE_SVM ||
 	    (BPF_CORE_READ(vcpu, arch.hflags) & cfg_hf_guest_mask))
 		return 0;	/* in guest mode the VMCB is vmcb02: L2's CR3 */
-	/* struct vcpu_svm { struct kvm_vcpu vcpu; struct vmcb *vmcb; ... }:
-	 * the guest CR3 the CPU saved at #VMEXIT is vmcb->save.cr3 (VMCB + 0x550) */
-	bpf_probe_read_kernel(&vmcb, sizeof(vmcb), (void *)vcpu + bpf_core_type_size(struct kvm_vcpu));
+	/* struct vcpu_svm { struct kvm_vcpu vcpu; struct vmcb *vmcb; ... } (the
+	 * collector reads the offset from kvm_amd BTF when it can): the guest
+	 * CR3 the CPU saved at #VMEXIT is vmcb->save.cr3, VMCB + 0x550 */
+	bpf_probe_read_kernel(&vmcb, sizeof(vmcb), (void *)vcpu + (cfg_svm_vmcb_off ?
+			      cfg_svm_vmcb_off : bpf_core_type_size(struct kvm_vcpu)));
 	if (!vmcb || bpf_probe_read_kernel(&cr3, sizeof(cr3), (void *)(vmcb + 0x550)))
 		return 0;
 	af_cx_init(&cx, AF_PROG_EXIT, AF_SRC_EXIT);
