@@ -154,6 +154,11 @@ static void test_bits_stripped(void)
 	EXPECT_EVENTS("c6000/1 s5000>6000/1");
 	CHECK(proc(VM, 0x5000)->run_ns == 300, "run %llu", (unsigned long long)proc(VM, 0x5000)->run_ns);
 	cr3(0, 0x0, 500);				/* reset: no address space */
+	cr3(0, 0xfff, 510);				/* PCID bits only: no root */
+	EXPECT_EVENTS("");
+	cr3(0, ~0ull, 600);				/* hostile: every bit set */
+	EXPECT_EVENTS("cffffffffff000/1 s6000>ffffffffff000/1");
+	cr3(0, 0x1ff0000000000000ull, 700);		/* bits 52-60 only: reserved, no root */
 	EXPECT_EVENTS("");
 }
 
