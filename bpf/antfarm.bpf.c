@@ -446,6 +446,9 @@ int BPF_PROG(af_mmio, int type, int len, __u64 gpa, void *val)
 
 	if (type != KVM_TRACE_MMIO_WRITE)
 		return 0;
+	/* local APIC and IOAPIC writes (EOI, timer) are not device doorbells */
+	if ((gpa >= 0xfee00000 && gpa < 0xfef00000) || (gpa >= 0xfec00000 && gpa < 0xfec01000))
+		return 0;
 	if (val)
 		bpf_probe_read_kernel(&v, len > 0 && len < 8 ? len & 7 : 8, val);
 	af_notify_here(AF_PROG_MMIO, AF_SRC_MMIO, gpa, v);
