@@ -451,6 +451,11 @@ const char *af_collector_fidelity_note(const struct af_collector *c)
 	return c->note;
 }
 
+const char *af_collector_warning(const struct af_collector *c)
+{
+	return c->host.warning;
+}
+
 int af_collector_prog_attached(const struct af_collector *c, const char *tp)
 {
 	size_t i;

@@ -108,6 +108,10 @@ uint64_t af_collector_drops(struct af_collector *c, unsigned prog_id);
 uint64_t af_collector_events(struct af_collector *c, unsigned type);
 uint64_t af_collector_stat(struct af_collector *c, unsigned what);	/* enum af_stat */
 
+/* A warning about this host (e.g. no /dev/kvm), or "" if none.  The
+ * collector also prints it to stderr at open. */
+const char *af_collector_warning(const struct af_collector *c);
+
 /* bpf_stats of program prog (e.g. "af_replay"): 0 or -errno. */
 int af_collector_prog_stats(const struct af_collector *c, const char *prog,
 			    uint64_t *run_cnt, uint64_t *run_ns);
