@@ -178,6 +178,11 @@ static void test_attach_and_sequence(void)
 		else
 			printf("note: no %s tracepoint in BTF here\n", tps[i]);
 
+	if (access("/dev/kvm", F_OK) != 0)
+		CHECK(strstr(af_collector_warning(c), "/dev/kvm") != NULL, "warning: %s",
+		      af_collector_warning(c));
+	else
+		CHECK(af_collector_warning(c)[0] == 0, "no warning with /dev/kvm");
 	cr3(c, 0, 0x8000000000005001ull, AF_SRC_EMULATE, 100);
 	cr3(c, 0, 0x9000, AF_SRC_EMULATE, 300);
 	cr3(c, 0, 0x5002, AF_SRC_EMULATE, 600);
