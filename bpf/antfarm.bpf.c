@@ -225,7 +225,10 @@ int BPF_PROG(af_emulate, struct kvm_vcpu *vcpu)
 	cx.vm_key = kvm;
 	cx.vm_pid = bpf_get_current_pid_tgid() >> 32;
 	cx.vcpu = id;
-	af_thread_note(vcpu, AF_PROG_EMULATE);
+	/* same vCPU on this CPU since the last userspace exit (which clears
+	 * the cache's vm_key): the thread is already noted as in KVM_RUN */
+	if (!c || c->vm_key != kvm || c->vcpu != id || c->seq != state_seq)
+		af_thread_note(vcpu, AF_PROG_EMULATE);
 	af_cr3_sample(&cx, cr3);
 	return 0;
 }
