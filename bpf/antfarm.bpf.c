@@ -389,18 +389,18 @@ int BPF_PROG(af_zap_all_fast, struct kvm *kvm)
 	return 0;
 }
 
-/* Leaving KVM_RUN: zaps from now on are not the guest's doing. */
+/* Leaving KVM_RUN: zaps from now on are not the guest's doing.  Bumping
+ * state_seq invalidates the CR3 cache on every CPU, so the next emulation
+ * of this vCPU, wherever it runs, takes the slow path and re-marks in_run. */
 SEC("tp_btf/kvm_userspace_exit")
 int BPF_PROG(af_uexit)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct af_thread *t = bpf_map_lookup_elem(&threads, &tid);
-	struct af_cr3_cache *c = bpf_map_lookup_elem(&cr3_cache, &zero);
 
 	if (t)
 		t->in_run = 0;
-	if (c)
-		c->vm_key = 0;	/* next emulation takes the slow path and re-marks in_run */
+	__sync_fetch_and_add(&state_seq, 1);
 	return 0;
 }
 

@@ -17,7 +17,8 @@ struct af_cx {
 struct af_cr3_cache {
 	__u64 vm_key;
 	__u64 raw;
-	__u64 seq;		/* state_seq when filled: a VM teardown invalidates every cache */
+	__u64 seq;		/* state_seq when filled: a VM teardown or a return to
+				 * userspace invalidates every cache */
 	__u32 vcpu;
 	__u32 _pad;
 };
