@@ -60,6 +60,7 @@ struct af_agent {
 	int no_switch;			/* --no-switch: never produce switch records */
 	unsigned long next_client_id;
 	struct sbuf ev_line;		/* scratch: the current event's JSON */
+	int polled;			/* records in the current poll */
 	struct af_hint_conn *hints;
 	/* counters for stats and metrics */
 	uint64_t events[16];		/* by enum af_ev_type (0: unknown) */

@@ -27,7 +27,7 @@ static const char usage_text[] =
 "SYNOPSIS\n"
 "    antfarm-agent [-d] [-v] [--socket PATH] [--blk-hints PATH]...\n"
 "                  [--idle-timeout SEC] [--queue-kib N] [--max-clients N]\n"
-"                  [--request-timeout SEC] [--no-switch]\n"
+"                  [--request-timeout SEC] [--ringbuf-mib N] [--no-switch]\n"
 "\n"
 "DESCRIPTION\n"
 "    Attaches BPF programs to the KVM tracepoints and infers, knowing nothing\n"
@@ -54,6 +54,9 @@ static const char usage_text[] =
 "    --max-clients N       connected clients at most (default 256)\n"
 "    --request-timeout SEC a client must send its request line within SEC\n"
 "                          seconds (default 5)\n"
+"    --ringbuf-mib N       BPF ring buffer size, a power of two (default 8);\n"
+"                          records that find it full are counted as reserve\n"
+"                          failures (antfarm stats)\n"
 "    --no-switch           do not produce switch records at all\n"
 "    -h, --help            this text\n"
 "\n"
@@ -106,7 +109,7 @@ static int parse_uint(const char *s, const char *opt, unsigned long max, unsigne
 	return 0;
 }
 
-enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH };
+enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB };
 
 static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 {
@@ -121,6 +124,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "max-clients", required_argument, NULL, OPT_MAXCL },
 		{ "request-timeout", required_argument, NULL, OPT_REQTO },
 		{ "no-switch", no_argument, NULL, OPT_NOSWITCH },
+		{ "ringbuf-mib", required_argument, NULL, OPT_RB },
 		{ 0 }
 	};
 	unsigned long v;
@@ -160,6 +164,15 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 			o->request_timeout_ns = v * 1000000000ull;
 			break;
 		case OPT_NOSWITCH: no_switch = 1; break;
+		case OPT_RB:
+			if (parse_uint(optarg, "--ringbuf-mib", 1024, &v))
+				return -1;
+			if (v & (v - 1)) {
+				fprintf(stderr, "antfarm-agent: --ringbuf-mib: %lu is not a power of two\n", v);
+				return -1;
+			}
+			col_opts.ringbuf_bytes = v << 20;
+			break;
 		default:
 			fputs("Try 'antfarm-agent --help'.\n", stderr);
 			return -1;
@@ -174,19 +187,28 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 	return 0;
 }
 
+/* Records handled per poll before the subscribers are written to: a full
+ * ring (megabytes) must not become megabytes of queue before the first
+ * send, or a burst would overflow queues that a reader keeps up with. */
+#define POLL_BUDGET 512
+
 static int on_event(void *ctx, const struct af_event *ev)
 {
 	struct af_agent *a = ctx;
 
 	server_event(a, ev);
 	hints_event(a, ev);
-	return 0;
+	return ++a->polled >= POLL_BUDGET;
 }
 
 static void ring_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
 {
-	int n = af_collector_poll(a->col, on_event, a);
+	int n;
 
+	/* the ring fd stays readable while records are left: the loop comes
+	 * back here after serving the other fds */
+	a->polled = 0;
+	n = af_collector_poll(a->col, on_event, a);
 	if (n < 0 && n != -EINTR)
 		log_warnx("reading the ring buffer: %s", strerror(-n));
 	server_flush(a);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "json.h"
 #include "outq.h"
 
 /* A drained queue keeps at most this much memory, so that an idle
@@ -55,6 +56,19 @@ int outq_push(struct outq *q, const char *data, size_t n)
 		return -1;
 	memcpy(q->buf + q->tail, data, n);
 	q->tail += n;
+	return 0;
+}
+
+int outq_adopt(struct outq *q, struct sbuf *b)
+{
+	if (outq_len(q) || b->failed)
+		return -1;
+	free(q->buf);
+	q->buf = b->p;
+	q->cap = b->cap;
+	q->head = 0;
+	q->tail = b->len;
+	memset(b, 0, sizeof(*b));
 	return 0;
 }
 

@@ -28,6 +28,10 @@ static inline size_t outq_len(const struct outq *q) { return q->tail - q->head; 
 int outq_push_event(struct outq *q, const char *data, size_t n);
 /* Queue data regardless of the limit; -1 only when out of memory. */
 int outq_push(struct outq *q, const char *data, size_t n);
+/* Take over b's buffer as the queue's contents (no copy); only when the
+ * queue is empty.  Returns 0, or -1 (nothing taken) when it is not. */
+struct sbuf;
+int outq_adopt(struct outq *q, struct sbuf *b);
 /* Write what fits to fd; returns 0 (drained or would block) or -errno.
  * After draining, a pending lost count is queued and written too. */
 int outq_flush(struct outq *q, int fd);

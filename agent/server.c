@@ -164,7 +164,8 @@ static void client_request(struct af_agent *a, struct af_client *c, size_t linel
 		client_error(a, c, "out of memory");
 		return;
 	}
-	if (outq_push(&c->q, out.p, out.len))
+	/* a ps of 100,000 processes is tens of MB: hand it over, do not copy */
+	if (outq_adopt(&c->q, &out) && outq_push(&c->q, out.p, out.len))
 		log_warnx("client %lu: reply dropped: out of memory", c->id);
 	sb_free(&out);
 	c->state = CL_CLOSING;

@@ -1,0 +1,7 @@
+# Agent benchmarks (not tests): bench/agent/run.sh.
+SUB_BENCH := $(BUILD)/bench/agent/sub-bench
+build-all: $(SUB_BENCH)
+
+$(SUB_BENCH): $(BUILD)/bench/agent/sub-bench.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
