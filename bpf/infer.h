@@ -276,6 +276,27 @@ static AF_INLINE void af_kpti_resolve(struct af_cx *cx, struct af_vm_val *vm,
 	cx->ts = ts;
 }
 
+/*
+ * A guest-write zap of K while the vCPU that last ran K holds K -> K+4K
+ * pending refutes the pair: a KPTI guest frees a kernel half only after
+ * leaving both halves.  K+4K is then an unrelated neighbour that has been
+ * running since it was loaded, and K is no longer loaded.
+ */
+static AF_INLINE void af_kpti_refute(struct af_cx *cx, struct af_vm_val *vm, __u64 as,
+				     struct af_as_val *v)
+{
+	struct af_vcpu_key k = { .vm_key = cx->vm_key, .vcpu = v->last_vcpu };
+	struct af_vcpu_val *vc = AF_LOOKUP(vcpus, &k);
+	__u32 vcpu = cx->vcpu;
+
+	if (!vc || !(vc->flags & AF_VCF_PENDING) || vc->cur_as != as ||
+	    vc->last_root != (as | AF_KPTI_BIT))
+		return;
+	cx->vcpu = v->last_vcpu;
+	af_kpti_resolve(cx, vm, vc, 0);		/* 0 never matches: not a pair */
+	cx->vcpu = vcpu;
+}
+
 /* A CR3 value loaded (or sampled) on a vCPU. */
 static AF_INLINE int af_cr3(struct af_cx *cx, __u64 raw)
 {
@@ -428,7 +449,11 @@ static AF_INLINE int af_root_zap(struct af_cx *cx, __u64 gfn, __u64 root_count, 
 	k.vm_key = cx->vm_key;
 	k.as = af_fold(vm, gfn << 12);
 	v = AF_LOOKUP(procs, &k);
-	if (!v || !v->live || af_as_loaded(cx, k.vm_key, k.as, v, 0))
+	if (!v || !v->live)
+		return 0;
+	if (!(vm->flags & AF_VMF_KPTI))
+		af_kpti_refute(cx, vm, k.as, v);
+	if (af_as_loaded(cx, k.vm_key, k.as, v, 0))
 		return 0;
 	af_as_exit(cx, vm, k.vm_key, k.as, v, AF_EXIT_ZAP);
 	return 1;

@@ -298,6 +298,18 @@ static void test_neighbours(void)
 	cr3(0, 0x10000, 1000);
 	EXPECT_EVENTS("s30000>10000/1 s10000>11000/1 s11000>10000/1");
 	CHECK(!(vm_state(VM)->flags & AF_VMF_KPTI), "still no KPTI");
+	/* K exits while its neighbour K+4K, a new process, runs on the vCPU:
+	 * the zap ends K and K+4K is a process since it was loaded */
+	cr3(0, 0x50000, 1100);
+	cr3(0, 0x51000, 1200);
+	zap(0x50, 0, ROOT4, 1300);
+	EXPECT_EVENTS("c50000/1 s10000>50000/1 c51000/1 s50000>51000/1 x50000/1:zap");
+	CHECK(proc(VM, 0x50000)->run_ns == 100 && proc(VM, 0x51000)->first_ns == 1200,
+	      "neighbour back-dated %llu/%llu", (unsigned long long)proc(VM, 0x50000)->run_ns,
+	      (unsigned long long)proc(VM, 0x51000)->first_ns);
+	cr3(0, 0x30000, 1400);
+	EXPECT_EVENTS("s51000>30000/1");
+	CHECK(!(vm_state(VM)->flags & AF_VMF_KPTI), "no KPTI after the refuted pair");
 }
 
 static void test_idle_timeout(void)
