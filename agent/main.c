@@ -237,26 +237,37 @@ static void signal_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
 	}
 }
 
-static int open_fds(struct af_agent *a, char *err, size_t errlen)
+/* SIGINT/SIGTERM arrive through a signalfd.  It must be created (and put
+ * into the epoll set) after daemon(): a signalfd watched by epoll wakes
+ * the waiters of the process that registered it, not of a forked child. */
+static int open_signalfd(struct af_agent *a, char *err, size_t errlen)
 {
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	sigset_t mask;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	a->signal_w.fn = signal_ready;
 	a->signal_w.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (a->signal_w.fd < 0 || af_watch_add(a, &a->signal_w, EPOLLIN)) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_fds(struct af_agent *a, char *err, size_t errlen)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+
+	signal(SIGPIPE, SIG_IGN);
 	a->timer_w.fn = timer_ready;
 	a->timer_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	a->ring_w.fn = ring_ready;
 	a->ring_w.fd = af_collector_fd(a->col);
-	if (a->signal_w.fd < 0 || a->timer_w.fd < 0 ||
-	    timerfd_settime(a->timer_w.fd, 0, &its, NULL) ||
-	    af_watch_add(a, &a->signal_w, EPOLLIN) || af_watch_add(a, &a->timer_w, EPOLLIN) ||
-	    af_watch_add(a, &a->ring_w, EPOLLIN)) {
+	if (a->timer_w.fd < 0 || timerfd_settime(a->timer_w.fd, 0, &its, NULL) ||
+	    af_watch_add(a, &a->timer_w, EPOLLIN) || af_watch_add(a, &a->ring_w, EPOLLIN)) {
 		snprintf(err, errlen, "setting up the event loop: %s", strerror(errno));
 		return -1;
 	}
@@ -285,11 +296,11 @@ static void cleanup(struct af_agent *a)
 {
 	server_close(a);
 	hints_close(a);
-	if (a->signal_w.fd > 0)
+	if (a->signal_w.fd >= 0)
 		close(a->signal_w.fd);
-	if (a->timer_w.fd > 0)
+	if (a->timer_w.fd >= 0)
 		close(a->timer_w.fd);
-	if (a->epfd > 0)
+	if (a->epfd >= 0)
 		close(a->epfd);
 	af_collector_close(a->col);
 }
@@ -297,6 +308,7 @@ static void cleanup(struct af_agent *a)
 int main(int argc, char **argv)
 {
 	struct af_agent a = {
+		.signal_w.fd = -1, .timer_w.fd = -1, .listen_w.fd = -1,
 		.o = { .socket_path = DEFAULT_SOCKET, .max_clients = 256,
 		       .queue_limit = 4096 * 1024, .request_timeout_ns = 5000000000ull,
 		       .reply_timeout_ns = 30000000000ull },
@@ -336,6 +348,8 @@ int main(int argc, char **argv)
 		}
 		log_init(0, verbose);
 	}
+	if (open_signalfd(&a, err, sizeof(err)))
+		goto cleanup;
 	if (hints_open(&a)) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto cleanup;

@@ -429,7 +429,7 @@ void server_close(struct af_agent *a)
 	while (a->clients)
 		client_free(a, a->clients);
 	server_reap(a);
-	if (a->listen_w.fd > 0) {
+	if (a->listen_w.fd >= 0) {
 		close(a->listen_w.fd);
 		/* remove the socket file only if it is still ours */
 		if (!stat(a->o.socket_path, &st) && st.st_ino == a->sock_ino)

@@ -7,6 +7,7 @@ shows them, bad requests are refused without harm, a slow subscriber loses
 
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -15,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentlib import (Agent, Sub, check, check_bad_requests, failures,  # noqa: E402
-                      preflight, CLI)
+                      preflight, AGENT, CLI)
 
 K1, K2 = "0xffff888001000000", "0xffff888002000000"
 CR = 2          # AF_SRC_CR: full fidelity
@@ -213,6 +214,57 @@ def test_hints(agent_args):
         os.rmdir(d)
 
 
+def test_daemon_and_root():
+    """Without -d the agent detaches (the parent exits 0 once the socket is
+    up) and logs to syslog; SIGTERM removes the socket.  Not root: a clear
+    error before anything is loaded."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="antfarm-daemon.")
+    sock = os.path.join(d, "agent.sock")
+    try:
+        r = subprocess.run([AGENT, "--socket", sock], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and os.path.exists(sock), "daemon start", r.stderr)
+        pids = [p for p in os.listdir("/proc") if p.isdigit() and
+                _cmdline(p) == [AGENT, "--socket", sock]]
+        check(len(pids) == 1, "one daemon process", pids)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sock)
+        s.settimeout(10)
+        s.sendall(b'{"cmd":"stats"}\n')
+        reply = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        s.close()
+        check(reply.endswith(b'{"end":"stats"}\n'), "daemon answers", reply)
+        for p in pids:
+            os.kill(int(p), 15)
+        deadline = time.time() + 20
+        while os.path.exists(sock) and time.time() < deadline:
+            time.sleep(0.1)
+        check(not os.path.exists(sock), "daemon removed its socket on SIGTERM")
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            AGENT, "-d", "--socket", sock], capture_output=True, text=True)
+        check(r.returncode == 1 and "must run as root" in r.stderr and "sudo" in r.stderr,
+              "not root", r.stderr)
+        r = subprocess.run([AGENT, "--help"], capture_output=True, text=True)
+        check(r.returncode == 0 and "SYNOPSIS" in r.stdout and "EXAMPLES" in r.stdout,
+              "agent --help")
+        r = subprocess.run([AGENT, "--bogus"], capture_output=True, text=True)
+        check(r.returncode == 2 and "--help" in r.stderr, "agent bad option", r.stderr)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _cmdline(pid):
+    try:
+        return open("/proc/%s/cmdline" % pid).read().rstrip("\0").split("\0")
+    except OSError:
+        return None
+
+
 def main():
     preflight()
     agent = Agent("--request-timeout", "1", "--max-clients", "64", "--queue-kib", "64")
@@ -232,6 +284,7 @@ def main():
     finally:
         agent.cleanup()
     test_hints([])
+    test_daemon_and_root()
     print("%d failed" % len(failures))
     return 1 if failures else 0
 
