@@ -1,0 +1,111 @@
+#!/bin/sh
+# bench-blk: antfarm-blk vs qemu-storage-daemon vs raw io_uring (fio) on the
+# same file, same queue count, same cache mode.  See bench/blk/module.mk.
+# Prints one JSON object per point (also written to $OUT), then a table.
+set -u
+T=${BENCH_SECONDS:-5}
+Q=${QUEUES:-1}
+SIZE=${SIZE:-1G}
+DISKDIR=${DISKDIR:-/var/tmp}
+VHU_CLIENT=${VHU_CLIENT:-build/tests/vhu-client}
+ANTFARM_BLK=${ANTFARM_BLK:-build/antfarm-blk}
+OUT=${OUT:-build/bench-blk.jsonl}
+QSD=$(command -v qemu-storage-daemon)
+FIO=$(command -v fio)
+# workload rw bs qd
+POINTS="randread-4k,randread,4k,1 randread-4k,randread,4k,16 randread-4k,randread,4k,128
+randwrite-4k,randwrite,4k,1 randwrite-4k,randwrite,4k,16 randwrite-4k,randwrite,4k,128
+seqread-128k,read,128k,16"
+
+work=$(mktemp -d /tmp/bench-blk.XXXXXX) || exit 1
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work" "$DISKDIR/bench-blk.$$.img" /dev/shm/bench-blk.$$.img
+}
+trap cleanup EXIT INT TERM
+: >"$OUT"
+
+for b in "$VHU_CLIENT" "$ANTFARM_BLK" "$QSD" "$FIO"; do
+	[ -x "$b" ] || { echo "bench-blk: missing $b" >&2; exit 1; }
+done
+
+fill() {	# a written file, so no read hits a hole
+	dd if=/dev/zero of="$1" bs=1M count=$(numfmt --from=iec "$SIZE" | awk '{print int($1/1048576)}') \
+	   conv=fsync status=none
+}
+
+split_point() {	# "workload,rw,bs,qd" -> $wl $rw $bs $qd
+	old_ifs=$IFS; IFS=,
+	set -- $1
+	IFS=$old_ifs
+	wl=$1 rw=$2 bs=$3 qd=$4
+}
+
+wait_sock() {
+	i=0
+	while [ ! -S "$1" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	[ -S "$1" ]
+}
+
+start_backend() {	# name file kind
+	sock=$work/$1.sock
+	rm -f "$sock"
+	if [ "$1" = antfarm-blk ]; then
+		direct=""; [ "$3" = disk ] && direct=--direct
+		"$ANTFARM_BLK" --socket "$sock" --disk "$2" --num-queues "$Q" $direct \
+			>"$work/$1.log" 2>&1 &
+	else
+		cd_=off; [ "$3" = disk ] && cd_=on
+		"$QSD" --object iothread,id=iot0 \
+			--blockdev driver=file,node-name=f,filename="$2",aio=io_uring,cache.direct=$cd_ \
+			--export type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path="$sock",writable=on,num-queues="$Q",iothread=iot0 \
+			>"$work/$1.log" 2>&1 &
+	fi
+	pid=$!
+	wait_sock "$sock" || { echo "bench-blk: $1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
+}
+
+stop_backend() {	# SIGTERM; qemu-storage-daemon 7.2 sometimes ignores it: SIGKILL after 3 s
+	kill "$pid" 2>/dev/null
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
+	kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""
+}
+
+run_vhu() {	# backend kind
+	for p in $POINTS; do
+		split_point "$p"
+		"$VHU_CLIENT" -s "$sock" -q "$Q" bench --rw "$rw" --bs "$bs" --qd "$qd" -t "$T" \
+			--pid "$pid" --json --label backend="$1" --label workload="$wl" \
+			--label file="$2" | tee -a "$OUT" || echo "bench-blk: $1 $wl qd $qd failed" >&2
+	done
+}
+
+run_fio() {	# file kind
+	direct=0; [ "$2" = disk ] && direct=1
+	for p in $POINTS; do
+		split_point "$p"
+		"$FIO" --name=p --filename="$1" --ioengine=io_uring --rw="$rw" --bs="$bs" \
+			--iodepth="$qd" --numjobs="$Q" --direct=$direct --time_based --runtime="$T" \
+			--lat_percentiles=1 --group_reporting --output-format=json >"$work/fio.json" &&
+		python3 bench/blk/fio2json.py "$work/fio.json" "$wl" "$2" "$qd" "$Q" | tee -a "$OUT"
+	done
+}
+
+for kind in shm disk; do
+	if [ $kind = shm ]; then f=/dev/shm/bench-blk.$$.img; else f=$DISKDIR/bench-blk.$$.img; fi
+	fill "$f"
+	for be in antfarm-blk qemu-storage-daemon; do
+		start_backend $be "$f" $kind
+		run_vhu $be $kind
+		stop_backend
+	done
+	run_fio "$f" $kind
+	rm -f "$f"
+done
+
+echo
+echo "machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "settings: SECONDS=$T QUEUES=$Q SIZE=$SIZE DISKDIR=$DISKDIR"
+python3 bench/blk/table.py "$OUT"
