@@ -279,10 +279,18 @@ static void free_table(u64 *t, int level)
 	}
 }
 
-/* Teardown: free the user half's tables, zero it in the root, free the root. */
+/* Teardown: free the user half's tables, zero it in the root, release the root. */
 static void as_destroy(struct as *a)
 {
 	u64 *root = (u64 *)a->root;
+
+	/*
+	 * Logged first: the host may see the teardown (the root's zap) before a
+	 * line written after it arrives, so the line marks its start.
+	 */
+	stat_exits++;
+	klog("AF EXIT t=%lu cpu=%d pid=%d root=0x%lx why=%s loads=%lu cr3_ns=%lu", now_ns(),
+	     this_cpu()->id, a->pid, a->root, a->why ? a->why : "exit", a->loads, a->cr3_ns);
 
 	for (int i = 1; i < 256; i++)
 		if (root[i] & PTE_P) {
@@ -292,9 +300,6 @@ static void as_destroy(struct as *a)
 	memset(&root[1], 0, 255 * 8);
 	if (cfg.ident == ID_KPTI)
 		memset((u64 *)(a->root + PAGE) + 1, 0, 255 * 8);
-	stat_exits++;
-	klog("AF EXIT t=%lu cpu=%d pid=%d root=0x%lx why=%s loads=%lu cr3_ns=%lu", now_ns(),
-	     this_cpu()->id, a->pid, a->root, a->why ? a->why : "exit", a->loads, a->cr3_ns);
 	root_release(a->root);
 	a->live = false;
 }
