@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentlib import (Agent, Sub, check, check_bad_requests, failures,  # noqa: E402
-                      preflight, AGENT, CLI)
+                      preflight, raw_exchange, AGENT, CLI)
 
 K1, K2 = "0xffff888001000000", "0xffff888002000000"
 CR = 2          # AF_SRC_CR: full fidelity
@@ -127,6 +127,23 @@ def test_cli_watch(agent):
           "sudo antfarm-agent" in r.stderr, "missing agent message", r.stderr)
     r = subprocess.run([CLI, "--help"], capture_output=True, text=True)
     check(r.returncode == 0 and "EXAMPLES" in r.stdout, "antfarm --help")
+
+
+def test_max_clients(agent, limit):
+    """One client over --max-clients is told so and closed; the others are
+    unaffected and, once gone, free their slots."""
+    base = agent.stats()["clients"] - 1         # the stats client itself has gone
+    idle = [agent.connect() for _ in range(limit - base)]
+    for s in idle:              # subscribers have no request timeout
+        s.sendall(b"{}\n")
+    lines, closed = raw_exchange(agent, b"")
+    check(closed and lines == ['{"error":"too many clients"}'], "too many clients", lines)
+    for s in idle:
+        s.close()
+    deadline = time.time() + 10
+    while time.time() < deadline and agent.stats().get("clients") != base + 1:
+        time.sleep(0.05)
+    check(agent.stats().get("clients") == base + 1, "slots freed", agent.stats())
 
 
 def metric(lines, name):
@@ -272,6 +289,7 @@ def main():
         test_events(agent)
         test_cli_watch(agent)
         check_bad_requests(agent, 10000)
+        test_max_clients(agent, 64)
         test_slow_subscriber(agent)
         # a second agent on the same socket must refuse to start
         r = subprocess.run([agent.proc.args[0], "-d", "--socket", agent.sock],
