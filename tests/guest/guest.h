@@ -179,7 +179,7 @@ int alloc_pid(void);
 void sched_tail(void);
 void ap_start_all(void);
 bool all_done(void);
-extern int live_procs;
+extern int live_tasks;
 extern u64 stat_lazy_switches;
 
 /* lapic.c (in sched.c) */

@@ -287,7 +287,6 @@ static long sys_thread(struct task *me, u64 fn, long arg)
 
 	t->pid = me->pid;
 	t->leader = false;
-	live_procs--;
 	me->as->users++;
 	klog("AF THREAD t=%lu cpu=%d pid=%d tid=%d root=0x%lx", now_ns(), this_cpu()->id,
 	     me->pid, tid, me->as->root);

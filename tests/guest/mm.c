@@ -21,6 +21,7 @@ static int nroot_stack;
 static u64 delay_q[256];		/* delayed policy: FIFO of freed roots */
 static int delay_head, delay_len;
 static struct as as_pool[MAXAS];
+static int nlive_as;
 static u8 *vdso_page;
 static u16 next_pcid = 1;
 u64 stat_creates, stat_exits, stat_switches, stat_reused_data;
@@ -201,6 +202,7 @@ static struct as *as_alloc(int pid, const char *how, int ppid)
 	memset(a, 0, sizeof(*a));
 	a->root = root_alloc();
 	a->live = true;
+	nlive_as++;
 	a->users = 1;
 	a->pid = pid;
 	a->stack_next = USER_STACK_TOP;
@@ -302,14 +304,12 @@ static void as_destroy(struct as *a)
 		memset((u64 *)(a->root + PAGE) + 1, 0, 255 * 8);
 	root_release(a->root);
 	a->live = false;
+	nlive_as--;
 }
 
 int as_live_count(void)
 {
-	int n = 0;
-	for (int i = 0; i < MAXAS; i++)
-		n += as_pool[i].live;
-	return n;
+	return nlive_as;
 }
 
 static bool as_in_use(struct as *a)

@@ -21,7 +21,7 @@ struct task tasks[MAXTASK];
 static u8 kstacks[MAXTASK][KSTACK] __attribute__((aligned(PAGE)));
 static struct task *rq_head, *rq_tail, *sleepers;
 static int next_pid = 1;
-int live_procs;
+int live_tasks;		/* user tasks not yet exited: all_done() in O(1) */
 u64 stat_lazy_switches;
 extern u8 task_first_user[], task_first_kthread[], ap_tramp[], ap_tramp_end[];
 extern u64 ap_stack;
@@ -134,7 +134,7 @@ struct task *task_new_user(struct as *as, int pid, int ppid, u64 rip, u64 rsp, l
 	start_regs(tf, rip, rsp, a0, a1);
 	t->tf = tf;
 	push_switch_frame(t, (u64 *)tf, task_first_user, 0, 0);
-	live_procs++;
+	live_tasks++;
 	return t;
 }
 
@@ -276,8 +276,8 @@ void task_exit(int code)
 		for (int i = 0; i < MAXTASK; i++)	/* orphans go to init */
 			if (tasks[i].state != T_FREE && tasks[i].ppid == t->pid)
 				tasks[i].ppid = 1;
-		live_procs--;
 	}
+	live_tasks--;
 	t->as = NULL;
 	as_put(a, "exit");
 	if (t->leader) {
@@ -323,12 +323,7 @@ long sys_wait(int *code)
 /* Every user task gone and every address space torn down (lazy CPUs too). */
 bool all_done(void)
 {
-	if (as_live_count())
-		return false;
-	for (int i = 0; i < MAXTASK; i++)
-		if (tasks[i].state != T_FREE && tasks[i].tid >= 0 && tasks[i].state != T_ZOMBIE)
-			return false;
-	return true;
+	return !live_tasks && !as_live_count();
 }
 
 void idle_loop(void *arg)
