@@ -4,6 +4,12 @@
  * to 64 bytes.  The front-end keeps the fd across our restarts and hands
  * it back with SET_INFLIGHT_FD, which is how a restarted backend learns
  * which requests it had taken but not completed.
+ *
+ * The region is sized for our largest queue (--queue-size), not for the
+ * queue_size the front-end passes: QEMU passes its queue-size property
+ * (default 128) while a virtio-mmio driver may pick any ring size up to
+ * 1024.  Each queue region's desc_num records its real capacity, and
+ * SET_INFLIGHT_FD derives the capacity from mmap_size.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +46,8 @@ int vub_inflight_get(struct vub_dev *d, struct vhost_user_msg *msg, int *fd_out)
 		log_warnx("GET_INFLIGHT_FD: %s", why);
 		return -1;
 	}
-	size = (size_t)in->num_queues * queue_region_size(in->queue_size);
+	size = (size_t)in->num_queues *
+	       queue_region_size(in->queue_size > d->max_qsize ? in->queue_size : d->max_qsize);
 	fd = memfd_create("antfarm-blk-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || ftruncate(fd, size) < 0) {
 		log_warn("GET_INFLIGHT_FD: memfd");
@@ -63,6 +70,17 @@ void vub_inflight_unmap(struct vub_dev *d)
 	if (d->infl.addr)
 		munmap(d->infl.addr, d->infl.size);
 	memset(&d->infl, 0, sizeof(d->infl));
+}
+
+/* Entries per queue region for a region of mmap_size bytes. */
+static unsigned region_capacity(uint64_t mmap_size, unsigned nq)
+{
+	uint64_t step = mmap_size / nq;
+
+	if (mmap_size % nq || step % 64 || step < sizeof(struct vub_inflight_q) + 16)
+		return 0;
+	step = (step - sizeof(struct vub_inflight_q)) / sizeof(struct vub_inflight_desc);
+	return step > VUB_MAX_QSIZE ? 0 : step;
 }
 
 static int init_regions(struct vub_inflight_map *m)
@@ -88,12 +106,17 @@ int vub_inflight_set(struct vub_dev *d, struct vhost_user_msg *msg)
 	const struct vhost_user_inflight *in = &msg->p.inflight;
 	const char *why = check_geometry(d, in);
 	int fd = msg->fds[0];
+	unsigned cap = 0;
 	struct stat st;
 	void *p;
 
 	msg->fds[0] = -1;
-	if (!why && in->mmap_size != (uint64_t)in->num_queues * queue_region_size(in->queue_size))
-		why = "inflight mmap_size does not match its geometry";
+	if (!why) {
+		cap = region_capacity(in->mmap_size, in->num_queues);
+		if (cap < in->queue_size ||
+		    in->mmap_size != (uint64_t)in->num_queues * queue_region_size(cap))
+			why = "inflight mmap_size does not match its geometry";
+	}
 	if (!why && (in->mmap_offset % 4096 || fstat(fd, &st) < 0 ||
 		     in->mmap_offset > (uint64_t)st.st_size ||
 		     in->mmap_size > (uint64_t)st.st_size - in->mmap_offset))
@@ -113,13 +136,14 @@ int vub_inflight_set(struct vub_dev *d, struct vhost_user_msg *msg)
 	d->infl.addr = p;
 	d->infl.size = in->mmap_size;
 	d->infl.nq = in->num_queues;
-	d->infl.qs = in->queue_size;
+	d->infl.qs = cap;
 	if (init_regions(&d->infl) < 0) {
 		log_warnx("SET_INFLIGHT_FD: region has an unknown version or a different queue size");
 		vub_inflight_unmap(d);
 		return -1;
 	}
-	log_info("inflight region set: %u queues x %u entries", d->infl.nq, d->infl.qs);
+	log_info("inflight region set: %u queues x %u entries (front-end queue size %u)",
+		 d->infl.nq, d->infl.qs, in->queue_size);
 	return 0;
 }
 

@@ -28,3 +28,4 @@ $(BLKT_DIR)/fuzz_%: tests/blk/fuzz_%.c $(BLK_CORE_SRCS) blk/vub.h blk/virtq.h bl
 build-all: $(BLK_FUZZ)
 TEST_PROGS += tests/blk/fuzz-short.sh
 TEST_PROGS += tests/blk/qemu-negotiate.sh
+TEST_PROGS += tests/blk/qemu-guest.sh
