@@ -124,12 +124,15 @@ static void reply_stats(struct af_agent *a, struct sbuf *out)
 	sb_puts(out, "}\n{\"end\":\"stats\"}\n");
 }
 
-static int metric_vm(void *ctx, const struct af_vm_info *v)
+static int metric_vm_live(void *ctx, const struct af_vm_info *v)
 {
-	FILE *f = ctx;
+	fprintf(ctx, "antfarm_vm_live_processes{vm=\"%u\"} %u\n", v->vm_pid, v->live_procs);
+	return 0;
+}
 
-	fprintf(f, "antfarm_vm_live_processes{vm=\"%u\",fidelity=\"%s\"} %u\n",
-		v->vm_pid, af_fidelity_name(v->fidelity), v->live_procs);
+static int metric_vm_fidelity(void *ctx, const struct af_vm_info *v)
+{
+	fprintf(ctx, "antfarm_vm_fidelity{vm=\"%u\"} %u\n", v->vm_pid, v->fidelity);
 	return 0;
 }
 
@@ -154,7 +157,10 @@ static void metrics_agent(struct af_agent *a, FILE *f)
 		(unsigned long long)a->bad_requests);
 	fprintf(f, "# HELP antfarm_vm_live_processes Live guest processes per VM (VMM pid).\n"
 		   "# TYPE antfarm_vm_live_processes gauge\n");
-	af_collector_foreach_vm(a->col, metric_vm, f);
+	af_collector_foreach_vm(a->col, metric_vm_live, f);
+	fprintf(f, "# HELP antfarm_vm_fidelity CR3 visibility per VM: 0 none, 1 sampled at exits, 2 every load.\n"
+		   "# TYPE antfarm_vm_fidelity gauge\n");
+	af_collector_foreach_vm(a->col, metric_vm_fidelity, f);
 }
 
 static void reply_metrics(struct af_agent *a, struct sbuf *out)

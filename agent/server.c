@@ -387,25 +387,30 @@ static void make_parent_dir(const char *path)
 	free(copy);
 }
 
+/* Bind under a temporary name and rename into place once listening, so
+ * that a client that sees the socket file can connect to it. */
 int server_open(struct af_agent *a, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = a->o.socket_path;
 	struct stat st;
-	int fd = -1;
+	int fd = -1, n;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d.tmp", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", path);
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
 	make_parent_dir(path);
 	if (claim_path(path, err, errlen))
 		return -1;
+	unlink(sa.sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(path, 0660) || listen(fd, 128) || stat(path, &st)) {
+	    chmod(sa.sun_path, 0660) || listen(fd, 128) || rename(sa.sun_path, path) ||
+	    stat(path, &st)) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		unlink(sa.sun_path);
 		goto fail;
 	}
 	a->sock_ino = st.st_ino;
@@ -413,7 +418,7 @@ int server_open(struct af_agent *a, char *err, size_t errlen)
 	a->listen_w.fd = fd;
 	if (af_watch_add(a, &a->listen_w, EPOLLIN)) {
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
-		goto fail;
+		return -1;	/* server_close() closes it and removes the file */
 	}
 	return 0;
 fail:

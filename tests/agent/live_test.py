@@ -80,12 +80,13 @@ def test_events(agent):
     check(v.get("vcpus") == 2 and v.get("live") == 2 and v.get("fidelity") == "full",
           "vms 5001", v)
     r = agent.cli("vms")
-    check(r.returncode == 0 and "full" in r.stdout and "host: pvm" in r.stdout or
-          "host:" in r.stdout, "antfarm vms", r.stdout)
+    check(r.returncode == 0 and "full" in r.stdout and "\nhost: " in r.stdout and
+          r.stdout.startswith("VM "), "antfarm vms", r.stdout)
     r = agent.cli("stats")
     m = r.stdout
     check(r.returncode == 0 and 'antfarm_events_total{type="create"} 4' in m and
-          'antfarm_vm_live_processes{vm="5001",fidelity="full"} 2' in m and
+          'antfarm_vm_live_processes{vm="5001"} 2' in m and
+          'antfarm_vm_fidelity{vm="5001"} 2' in m and
           "antfarm_bpf_reserve_failures_total" in m, "antfarm stats", m[:3000])
 
     agent.inject("destroy:%s:5001" % K1)
