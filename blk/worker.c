@@ -119,7 +119,7 @@ static void complete(struct vub_queue *q, struct blk_req *r, uint64_t now)
 	vub_mem_put(r->mem);
 	r->mem = NULL;
 	r->busy = false;
-	q->inflight--;
+	__atomic_store_n(&q->inflight, q->inflight - 1, __ATOMIC_RELEASE);
 }
 
 /* ---- submission ---- */
@@ -286,7 +286,7 @@ static void take_head(struct vub_worker *w, struct vub_queue *q, uint16_t head, 
 	r->sr.op = r->io.op;
 	r->sr.queue = q->index;
 	r->sr.priv = r;
-	q->inflight++;
+	__atomic_store_n(&q->inflight, q->inflight + 1, __ATOMIC_RELAXED);
 	if (rc == 0 || (r->io.len == 0 && r->io.op <= AF_OP_WRITE)) {
 		complete(q, r, now);
 		return;

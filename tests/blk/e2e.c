@@ -183,23 +183,104 @@ static void test_hostile_msgs(void)
 	close(fd);
 }
 
-/* A chain pointing outside guest memory: the queue is marked broken, nothing crashes. */
-static void test_hostile_chain(void)
+static uint64_t acked(struct mini *m, uint32_t req, const void *p, uint32_t len)
+{
+	uint64_t ack = ~0ull;
+	uint32_t r, size = 8;
+
+	if (mini_send(m, req, 1 | 8, p, len, NULL, 0) < 0 || mini_recv(m, &r, &ack, &size, NULL) < 0)
+		return ~0ull;
+	return ack;
+}
+
+static unsigned stat_errors(void)
+{
+	static char buf[65536];
+	const char *p;
+
+	if (t_read_stats(stats, buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\"errors\":")))
+		return ~0u;
+	return atoi(p + 9);
+}
+
+/* Ring corruption marks the queue broken (no completion, logged), nothing crashes. */
+static void hostile_chain(const char *what, void (*corrupt)(struct mini *), int good)
 {
 	struct mini m;
 	uint64_t st;
-	struct mini_q *q;
-	uint16_t head;
+	unsigned before = stat_errors();
 
-	CHECK(connect_start(&m, 1, false, true), "start for hostile chain");
-	q = &m.q[0];
-	head = mini_queue_req(&m, 0, VIRTIO_BLK_T_IN, 0, 0x7fff00000000ull, 4096, true, &st);
-	(void)head;
+	CHECK(connect_start(&m, 1, false, true), "start for %s", what);
+	mini_queue_req(&m, 0, VIRTIO_BLK_T_IN, 0, MINI_GPA + (8 << 20), 4096, true, &st);
+	corrupt(&m);
 	mini_kick(&m, 0);
-	CHECK(mini_wait_used(&m, 0, 300, NULL) < 0, "bad chain was completed");
-	/* a loop: a descriptor whose next points to itself */
-	q->desc[5] = (struct vring_desc){ MINI_GPA, 16, VRING_DESC_F_NEXT, 5 };
-	CHECK(t_alive(backend), "backend died on a bad chain");
+	for (int i = 0; i < good; i++)
+		CHECK(mini_wait_used(&m, 0, 3000, NULL) >= 0, "%s: good request lost", what);
+	CHECK(mini_wait_used(&m, 0, 300, NULL) < 0, "%s: completed anyway", what);
+	CHECK(t_alive(backend), "backend died on %s", what);
+	CHECK(stat_errors() == before + 1, "%s: not counted as an error", what);
+	release(&m);
+}
+
+static void outside(struct mini *m) { m->q[0].desc[1].addr = 0x7fff00000000ull; }
+static void self_loop(struct mini *m) { m->q[0].desc[1].next = 1; m->q[0].desc[1].flags |= 1; }
+static void jump(struct mini *m) { m->q[0].avail->idx += 200; }
+static void no_status(struct mini *m) { m->q[0].desc[0].flags = 0; }
+static void twice(struct mini *m)
+{
+	struct mini_q *q = &m->q[0];
+
+	q->avail->ring[1] = q->avail->ring[0];
+	q->avail->idx++;
+}
+
+static void test_hostile_chains(void)
+{
+	hostile_chain("buffer outside memory", outside, 0);
+	hostile_chain("descriptor loop", self_loop, 0);
+	hostile_chain("avail index jump", jump, 0);
+	hostile_chain("chain without a status byte", no_status, 0);
+	hostile_chain("head made available twice", twice, 1);
+}
+
+/*
+ * What QEMU does around guest resets and memory hotplug: stop a ring with
+ * GET_VRING_BASE and restart it from that base; resend the memory table
+ * while rings run; toggle the write cache; refused requests keep the
+ * connection.
+ */
+static void test_protocol(void)
+{
+	static uint8_t buf[4096];
+	struct mini m;
+	uint32_t base, st[2];
+	struct { uint32_t off, size, flags; uint8_t wce; } cfg = { 32, 1, 0, 0 };
+	struct { uint32_t n, pad; uint64_t gpa, size, uva, off; } t;
+
+	CHECK(connect_start(&m, 1, false, true), "start");
+	for (int i = 0; i < 3; i++)
+		mini_req(&m, 0, VIRTIO_BLK_T_IN, i, buf, sizeof(buf));
+	CHECK(mini_get_vring_base(&m, 0, &base) == 0 && base == 3, "vring base %u", base);
+	st[0] = 0;
+	st[1] = base;
+	CHECK(acked(&m, 10, st, 8) == 0, "SET_VRING_BASE after stop");
+	CHECK(mini_send(&m, 12, 1 | 8, &(uint64_t){ 0 }, 8, &m.q[0].kick, 1) == 0 &&
+	      mini_recv(&m, &(uint32_t){ 0 }, &(uint64_t){ 0 }, &(uint32_t){ 8 }, NULL) == 0,
+	      "SET_VRING_KICK restart");
+	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "I/O after ring restart");
+	t = (typeof(t)){ 1, 0, MINI_GPA, MINI_MEM, (uintptr_t)m.mem, 0 };
+	CHECK(mini_send(&m, 5, 1 | 8, &t, sizeof(t), &m.memfd, 1) == 0 &&
+	      mini_recv(&m, &(uint32_t){ 0 }, &(uint64_t){ 0 }, &(uint32_t){ 8 }, NULL) == 0,
+	      "SET_MEM_TABLE while running");
+	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "I/O after new mem table");
+	CHECK(acked(&m, 25, &cfg, 13) == 0, "SET_CONFIG writeback=0");
+	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf)) == 0, "write-through write");
+	cfg.off = 0;
+	CHECK(acked(&m, 25, &cfg, 13) != 0, "SET_CONFIG of capacity must be refused");
+	CHECK(acked(&m, 6, &(uint64_t[2]){ 4096, 0 }, 16) != 0, "SET_LOG_BASE must be refused");
+	CHECK(acked(&m, 19, &(uint64_t){ 0 }, 8) != 0, "unsupported request refused");
+	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0,
+	      "connection still served after refusals");
 	release(&m);
 }
 
@@ -349,7 +430,8 @@ int main(void)
 	test_rw(&m, 0);
 	release(&m);
 	test_hostile_msgs();
-	test_hostile_chain();
+	test_hostile_chains();
+	test_protocol();
 	test_stats_and_hints();
 	test_crash_restart();
 	test_read_only();
