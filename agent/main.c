@@ -27,7 +27,8 @@ static const char usage_text[] =
 "SYNOPSIS\n"
 "    antfarm-agent [-d] [-v] [--socket PATH] [--blk-hints PATH]...\n"
 "                  [--idle-timeout SEC] [--queue-kib N] [--max-clients N]\n"
-"                  [--request-timeout SEC] [--ringbuf-mib N] [--no-switch]\n"
+"                  [--request-timeout SEC] [--reply-timeout SEC]\n"
+"                  [--ringbuf-mib N] [--no-switch]\n"
 "\n"
 "DESCRIPTION\n"
 "    Attaches BPF programs to the KVM tracepoints and infers, knowing nothing\n"
@@ -54,6 +55,8 @@ static const char usage_text[] =
 "    --max-clients N       connected clients at most (default 256)\n"
 "    --request-timeout SEC a client must send its request line within SEC\n"
 "                          seconds (default 5)\n"
+"    --reply-timeout SEC   a client that has not read a command's whole reply\n"
+"                          within SEC seconds is disconnected (default 30)\n"
 "    --ringbuf-mib N       BPF ring buffer size, a power of two (default 8);\n"
 "                          records that find it full are counted as reserve\n"
 "                          failures (antfarm stats)\n"
@@ -109,7 +112,7 @@ static int parse_uint(const char *s, const char *opt, unsigned long max, unsigne
 	return 0;
 }
 
-enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB };
+enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB, OPT_REPLYTO };
 
 static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 {
@@ -125,6 +128,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "request-timeout", required_argument, NULL, OPT_REQTO },
 		{ "no-switch", no_argument, NULL, OPT_NOSWITCH },
 		{ "ringbuf-mib", required_argument, NULL, OPT_RB },
+		{ "reply-timeout", required_argument, NULL, OPT_REPLYTO },
 		{ 0 }
 	};
 	unsigned long v;
@@ -162,6 +166,11 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 			if (parse_uint(optarg, "--request-timeout", 3600, &v))
 				return -1;
 			o->request_timeout_ns = v * 1000000000ull;
+			break;
+		case OPT_REPLYTO:
+			if (parse_uint(optarg, "--reply-timeout", 3600, &v))
+				return -1;
+			o->reply_timeout_ns = v * 1000000000ull;
 			break;
 		case OPT_NOSWITCH: no_switch = 1; break;
 		case OPT_RB:

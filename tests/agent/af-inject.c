@@ -5,7 +5,7 @@
  * drive the live state machine, maps and ring buffer without a VM.
  * (bpf_obj_get_info_by_fd: libbpf 1.1 has no bpf_prog_get_info_by_fd.)
  *
- *   af-inject [--pid AGENT_PID] [--repeat N] OBS...
+ *   af-inject [--pid AGENT_PID] [--repeat N] [--cpu N] OBS...
  *
  * OBS is kind:vm_key:vm_pid:vcpu:a:b:c:ts (missing trailing fields are 0;
  * numbers in C notation), kind one of cr3, get, zap, destroy, notify, tick,
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 {
 	__u64 (*seq)[AF_REPLAY_NARGS] = NULL;
 	long repeat = 1, n = 0;
-	int pid = 0, fd, i = 1;
+	int pid = 0, fd, i = 1, cpu = -1;
 	char line[512];
 
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -132,8 +132,10 @@ int main(int argc, char **argv)
 			pid = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
 			repeat = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc)
+			cpu = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: af-inject [--pid PID] [--repeat N] OBS... (see source)\n");
+			fprintf(stderr, "usage: af-inject [--pid PID] [--repeat N] [--cpu N] OBS... (see source)\n");
 			return 2;
 		}
 	}
@@ -158,13 +160,14 @@ int main(int argc, char **argv)
 	 * (That is a property of the cache, reported; not what we test here.) */
 	cpu_set_t set, one;
 	CPU_ZERO(&one);
-	if (!sched_getaffinity(0, sizeof(set), &set))
-		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-			if (CPU_ISSET(cpu, &set)) {
-				CPU_SET(cpu, &one);	/* the same CPU in every run */
-				sched_setaffinity(0, sizeof(one), &one);
-				break;
-			}
+	if (cpu < 0 && !sched_getaffinity(0, sizeof(set), &set))
+		for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
+			;	/* the same CPU in every run: the first allowed */
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one)) {
+		fprintf(stderr, "af-inject: cannot run on cpu %d: %s\n", cpu, strerror(errno));
+		return 1;
+	}
 	fd = pid ? find_in_pid(pid) : find_newest();
 	if (fd < 0) {
 		fprintf(stderr, "af-inject: no loaded \"%s\" program%s\n", AF_REPLAY_PROG,

@@ -130,9 +130,9 @@ class Agent:
         return subprocess.run([CLI, "--socket", self.sock] + list(args),
                               capture_output=True, text=True, timeout=20)
 
-    def inject(self, *obs, repeat=1):
+    def inject(self, *obs, repeat=1, stdin=None):
         r = subprocess.run([INJECT, "--pid", str(self.pid), "--repeat", str(repeat)] + list(obs),
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, input=stdin)
         if r.returncode:
             raise RuntimeError("af-inject: " + r.stderr)
 

@@ -147,6 +147,38 @@ def test_max_clients(agent, limit):
     check(agent.stats().get("clients") == base + 1, "slots freed", agent.stats())
 
 
+def test_reply_never_read(agent):
+    """A command client that never reads a large reply is disconnected
+    after --reply-timeout (1 s here), freeing the reply."""
+    agent.inject("-", stdin="".join("cr3:0x8000000:5040:0:%d:2\n" % (0x100000 + i * 0x2000)
+                                    for i in range(3000)))
+    st0 = agent.stats()
+    fds = agent.nfds()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(agent.sock)
+    s.sendall(b'{"cmd":"ps","vm":5040}\n')
+    deadline = time.time() + 10
+    st = st0
+    while time.time() < deadline:
+        st = agent.stats()
+        if st["client_timeouts"] > st0["client_timeouts"]:
+            break
+        time.sleep(0.1)
+    check(st["client_timeouts"] == st0["client_timeouts"] + 1 and
+          st["clients"] == st0["clients"], "reply never read: disconnected", st)
+    check(agent.nfds() == fds, "reply never read: fd closed")
+    data = b""
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    check(0 < len(data) < 3000 * 150 and not data.endswith(b'"count":3000}\n'),
+          "reply never read: cut, not completed", len(data))
+    s.close()
+
+
 def metric(lines, name):
     for l in lines:
         if l.startswith(name + " "):
@@ -285,12 +317,14 @@ def _cmdline(pid):
 
 def main():
     preflight()
-    agent = Agent("--request-timeout", "1", "--max-clients", "64", "--queue-kib", "64")
+    agent = Agent("--request-timeout", "1", "--reply-timeout", "1", "--max-clients", "64",
+                  "--queue-kib", "64")
     try:
         test_events(agent)
         test_cli_watch(agent)
         check_bad_requests(agent, 10000)
         test_max_clients(agent, 64)
+        test_reply_never_read(agent)
         test_slow_subscriber(agent)
         # a second agent on the same socket must refuse to start
         r = subprocess.run([agent.proc.args[0], "-d", "--socket", agent.sock],
