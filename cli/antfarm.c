@@ -231,24 +231,65 @@ static unsigned read_rows(struct reader *r, const char *cmd, const struct opts *
 	die("the agent's %s reply was cut short (no end marker)", cmd);
 }
 
-static void ps_row(const struct json_obj *o)
+/* ps rows are kept (compactly) and sorted by VM, then first seen: the
+ * agent answers in hash-map order. */
+struct ps_row {
+	uint64_t vm, gen, first_ns, run_ns, switches, last_vcpu;
+	int has_vcpu;
+	char as[24], state[24];
+};
+
+static struct ps_row *ps_rows;
+static size_t ps_nrows, ps_cap;
+
+static void ps_keep(const struct json_obj *o)
 {
-	char first[16], cpu[16], state[24], vcpu[12] = "-";
+	struct ps_row *p;
 	const char *st = str_or(o, "state", "?");
 
-	fmt_time(first, sizeof(first), json_get_u64(o, "first_ns", 0), 0);
-	fmt_dur(cpu, sizeof(cpu), json_get_u64(o, "run_ns", 0));
+	if (ps_nrows == ps_cap) {
+		ps_cap = ps_cap ? ps_cap * 2 : 256;
+		ps_rows = realloc(ps_rows, ps_cap * sizeof(*ps_rows));
+		if (!ps_rows)
+			die("out of memory");
+	}
+	p = &ps_rows[ps_nrows++];
+	p->vm = json_get_u64(o, "vm", 0);
+	p->gen = json_get_u64(o, "gen", 0);
+	p->first_ns = json_get_u64(o, "first_ns", 0);
+	p->run_ns = json_get_u64(o, "run_ns", 0);
+	p->switches = json_get_u64(o, "switches", 0);
+	p->has_vcpu = json_get(o, "last_vcpu") != NULL;
+	p->last_vcpu = json_get_u64(o, "last_vcpu", 0);
+	snprintf(p->as, sizeof(p->as), "%s", str_or(o, "as", "?"));
 	if (json_get(o, "reason"))
-		snprintf(state, sizeof(state), "%s(%s)", st, str_or(o, "reason", "?"));
+		snprintf(p->state, sizeof(p->state), "%s(%s)", st, str_or(o, "reason", "?"));
 	else
-		snprintf(state, sizeof(state), "%s", st);
-	if (json_get(o, "last_vcpu"))
-		snprintf(vcpu, sizeof(vcpu), "%llu",
-			 (unsigned long long)json_get_u64(o, "last_vcpu", 0));
-	printf("%-8llu %-18s %4llu %-13s %-10s %9s %9llu %9s\n",
-	       (unsigned long long)json_get_u64(o, "vm", 0), str_or(o, "as", "?"),
-	       (unsigned long long)json_get_u64(o, "gen", 0), state, first, cpu,
-	       (unsigned long long)json_get_u64(o, "switches", 0), vcpu);
+		snprintf(p->state, sizeof(p->state), "%s", st);
+}
+
+static int ps_cmp(const void *x, const void *y)
+{
+	const struct ps_row *a = x, *b = y;
+
+	if (a->vm != b->vm)
+		return a->vm < b->vm ? -1 : 1;
+	if (a->first_ns != b->first_ns)
+		return a->first_ns < b->first_ns ? -1 : 1;
+	return strcmp(a->as, b->as);
+}
+
+static void ps_print(const struct ps_row *p)
+{
+	char first[16], cpu[16], vcpu[24] = "-";
+
+	fmt_time(first, sizeof(first), p->first_ns, 0);
+	fmt_dur(cpu, sizeof(cpu), p->run_ns);
+	if (p->has_vcpu)
+		snprintf(vcpu, sizeof(vcpu), "%llu", (unsigned long long)p->last_vcpu);
+	printf("%-8llu %-18s %4llu %-13s %-10s %9s %9llu %9s\n", (unsigned long long)p->vm,
+	       p->as, (unsigned long long)p->gen, p->state, first, cpu,
+	       (unsigned long long)p->switches, vcpu);
 }
 
 static int cmd_ps(int fd, const struct opts *op)
@@ -263,10 +304,15 @@ static int cmd_ps(int fd, const struct opts *op)
 		snprintf(req, sizeof(req), "{\"cmd\":\"ps\"}\n");
 	send_request(fd, req);
 	r->fd = fd;
-	if (!op->json)
+	read_rows(r, "ps", op, ps_keep, &end);
+	if (!op->json) {
+		qsort(ps_rows, ps_nrows, sizeof(*ps_rows), ps_cmp);
 		printf("%-8s %-18s %4s %-13s %-10s %9s %9s %9s\n", "VM", "AS", "GEN", "STATE",
 		       "FIRST SEEN", "CPU TIME", "SWITCHES", "LAST VCPU");
-	read_rows(r, "ps", op, ps_row, &end);
+		for (size_t i = 0; i < ps_nrows; i++)
+			ps_print(&ps_rows[i]);
+	}
+	free(ps_rows);
 	json_obj_free(&end);
 	free(r);
 	return 0;
@@ -277,7 +323,7 @@ static void vm_row(const struct json_obj *o)
 	char first[16];
 
 	fmt_time(first, sizeof(first), json_get_u64(o, "first_ns", 0), 0);
-	printf("%-8llu %-18s %5llu %6llu %-9s %-10s\n",
+	printf("%-8llu %-18s %5llu %6llu %-9s %s\n",
 	       (unsigned long long)json_get_u64(o, "vm", 0), str_or(o, "vm_key", "?"),
 	       (unsigned long long)json_get_u64(o, "vcpus", 0),
 	       (unsigned long long)json_get_u64(o, "live", 0), str_or(o, "fidelity", "?"), first);
@@ -291,7 +337,7 @@ static int cmd_vms(int fd, const struct opts *op)
 	send_request(fd, "{\"cmd\":\"vms\"}\n");
 	r->fd = fd;
 	if (!op->json)
-		printf("%-8s %-18s %5s %6s %-9s %-10s\n", "VM", "KVM", "VCPUS", "LIVE",
+		printf("%-8s %-18s %5s %6s %-9s %s\n", "VM", "KVM", "VCPUS", "LIVE",
 		       "FIDELITY", "FIRST SEEN");
 	read_rows(r, "vms", op, vm_row, &end);
 	if (!op->json) {
