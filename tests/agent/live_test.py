@@ -107,21 +107,34 @@ def test_events(agent):
         s.close()
 
 
-def test_cli_watch(agent):
-    """antfarm watch, synchronised on the agent's subscriber count."""
+def watch(agent, *args):
+    """Start antfarm watch and wait until the agent counts it as subscribed."""
     base = agent.stats()["subscribers"]
-    p = subprocess.Popen([CLI, "--socket", agent.sock, "watch", "--json", "--vm", "5010",
-                          "--events", "create,exit"], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([CLI, "--socket", agent.sock, "watch"] + list(args),
+                         stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 10
     while agent.stats()["subscribers"] == base and time.time() < deadline:
         time.sleep(0.05)
+    return p
+
+
+def test_cli_watch(agent):
+    """antfarm watch, JSON and human, synchronised on the subscriber count."""
+    pj = watch(agent, "--json", "--vm", "5010", "--events", "create,exit")
+    ph = watch(agent, "--vm", "5010", "--events", "create,exit,switch")
     agent.inject("cr3:0xabc000:5010:0:0x40000:2", "cr3:0xabd000:5011:0:0x40000:2",
                  "destroy:0xabc000:5010")
-    lines = [json.loads(p.stdout.readline()) for _ in range(2)]
-    p.terminate()
-    p.wait()
+    lines = [json.loads(pj.stdout.readline()) for _ in range(2)]
+    human = [ph.stdout.readline() for _ in range(3)]
+    for p in (pj, ph):
+        p.terminate()
+        p.wait()
     got = [(e["event"], e["vm"], e["as"]) for e in lines]
     check(got == [("create", 5010, "0x40000"), ("exit", 5010, "0x40000")], "antfarm watch", got)
+    words = [l.split()[1:4] for l in human]
+    check(words == [["5010", "create", "0x40000"], ["5010", "switch", "0x0:0"],
+                    ["5010", "exit", "0x40000"]] and "reason vm" in human[2],
+          "antfarm watch (human)", human)
     r = subprocess.run([CLI, "--socket", agent.dir + "/nope.sock", "ps"],
                        capture_output=True, text=True)
     check(r.returncode == 1 and "is antfarm-agent running" in r.stderr and
@@ -264,6 +277,23 @@ def test_hints(agent_args):
         os.rmdir(d)
 
 
+def test_no_switch():
+    """--no-switch: a subscriber that asks for switches gets none; the
+    table still counts them."""
+    agent = Agent("--no-switch")
+    try:
+        s = Sub(agent, events=["create", "switch"])
+        agent.inject("cr3:0x3000:5050:0:0x10000:2", "cr3:0x3000:5050:0:0x20000:2",
+                     "cr3:0x3000:5050:0:0x10000:2")
+        got = [e["event"] for e in s.drain(0.5)]
+        check(got == ["create", "create"], "--no-switch", got)
+        ps = agent.cmd("ps", vm=5050)
+        check(sum(p.get("switches", 0) for p in ps[:-1]) == 3, "--no-switch: switches counted", ps)
+        s.close()
+    finally:
+        agent.cleanup()
+
+
 def test_daemon_and_root():
     """Without -d the agent detaches (the parent exits 0 once the socket is
     up) and logs to syslog; SIGTERM removes the socket.  Not root: a clear
@@ -337,6 +367,7 @@ def main():
     finally:
         agent.cleanup()
     test_hints([])
+    test_no_switch()
     test_daemon_and_root()
     print("%d failed" % len(failures))
     return 1 if failures else 0
