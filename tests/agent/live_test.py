@@ -302,8 +302,18 @@ def test_daemon_and_root():
     d = tempfile.mkdtemp(prefix="antfarm-daemon.")
     sock = os.path.join(d, "agent.sock")
     try:
+        open(sock, "w").close()     # not a socket: refused, left alone
+        r = subprocess.run([AGENT, "-d", "--socket", sock], capture_output=True, text=True,
+                           timeout=60)
+        check(r.returncode == 1 and "is not a socket" in r.stderr and os.path.isfile(sock),
+              "socket path is a file", r.stderr)
+        os.unlink(sock)
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(sock)            # a socket nobody listens on: replaced
+        stale.close()
         r = subprocess.run([AGENT, "--socket", sock], capture_output=True, text=True, timeout=60)
-        check(r.returncode == 0 and os.path.exists(sock), "daemon start", r.stderr)
+        check(r.returncode == 0 and os.path.exists(sock), "daemon start over a stale socket",
+              r.stderr)
         pids = [p for p in os.listdir("/proc") if p.isdigit() and
                 _cmdline(p) == [AGENT, "--socket", sock]]
         check(len(pids) == 1, "one daemon process", pids)
