@@ -5,6 +5,7 @@
 set -u
 T=${BENCH_SECONDS:-5}
 Q=${QUEUES:-1}
+REPEAT=${REPEAT:-1}
 SIZE=${SIZE:-1G}
 DISKDIR=${DISKDIR:-/var/tmp}
 VHU_CLIENT=${VHU_CLIENT:-build/tests/vhu-client}
@@ -18,9 +19,9 @@ randwrite-4k,randwrite,4k,1 randwrite-4k,randwrite,4k,16 randwrite-4k,randwrite,
 seqread-128k,read,128k,16"
 
 work=$(mktemp -d /tmp/bench-blk.XXXXXX) || exit 1
-pid=""
+pids=""
 cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	for p in $pids; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	rm -rf "$work" "$DISKDIR/bench-blk.$$.img" /dev/shm/bench-blk.$$.img
 }
 trap cleanup EXIT INT TERM
@@ -48,7 +49,7 @@ wait_sock() {
 	[ -S "$1" ]
 }
 
-start_backend() {	# name file kind
+start_backend() {	# name file kind -> $bpid, $sock
 	sock=$work/$1.sock
 	rm -f "$sock"
 	if [ "$1" = antfarm-blk ]; then
@@ -62,50 +63,57 @@ start_backend() {	# name file kind
 			--export type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path="$sock",writable=on,num-queues="$Q",iothread=iot0 \
 			>"$work/$1.log" 2>&1 &
 	fi
-	pid=$!
+	bpid=$!
+	pids="$pids $bpid"
 	wait_sock "$sock" || { echo "bench-blk: $1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
 }
 
-stop_backend() {	# SIGTERM; qemu-storage-daemon 7.2 sometimes ignores it: SIGKILL after 3 s
-	kill "$pid" 2>/dev/null
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
-	kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""
-}
-
-run_vhu() {	# backend kind
-	for p in $POINTS; do
-		split_point "$p"
-		"$VHU_CLIENT" -s "$sock" -q "$Q" bench --rw "$rw" --bs "$bs" --qd "$qd" -t "$T" \
-			--pid "$pid" --json --label backend="$1" --label workload="$wl" \
-			--label file="$2" | tee -a "$OUT" || echo "bench-blk: $1 $wl qd $qd failed" >&2
+stop_backends() {	# SIGTERM; qemu-storage-daemon 7.2 sometimes ignores it: SIGKILL after 3 s
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null
 	done
+	pids=""
 }
 
-run_fio() {	# file kind
+point_vhu() {	# backend pid socket kind
+	"$VHU_CLIENT" -s "$3" -q "$Q" bench --rw "$rw" --bs "$bs" --qd "$qd" -t "$T" \
+		--pid "$2" --json --label backend="$1" --label workload="$wl" \
+		--label file="$4" | tee -a "$OUT" || echo "bench-blk: $1 $wl qd $qd failed" >&2
+}
+
+point_fio() {	# file kind
 	direct=0; [ "$2" = disk ] && direct=1
-	for p in $POINTS; do
-		split_point "$p"
-		"$FIO" --name=p --filename="$1" --ioengine=io_uring --rw="$rw" --bs="$bs" \
-			--iodepth="$qd" --numjobs="$Q" --direct=$direct --time_based --runtime="$T" \
-			--lat_percentiles=1 --group_reporting --output-format=json >"$work/fio.json" &&
-		python3 bench/blk/fio2json.py "$work/fio.json" "$wl" "$2" "$qd" "$Q" | tee -a "$OUT"
-	done
+	"$FIO" --name=p --filename="$1" --ioengine=io_uring --rw="$rw" --bs="$bs" \
+		--iodepth="$qd" --numjobs="$Q" --direct=$direct --time_based --runtime="$T" \
+		--lat_percentiles=1 --group_reporting --output-format=json >"$work/fio.json" &&
+	python3 bench/blk/fio2json.py "$work/fio.json" "$wl" "$2" "$qd" "$Q" | tee -a "$OUT"
 }
 
+# The three run back to back for each point, so a noisy neighbour on the
+# machine hits all of them alike; the idle back-end sleeps meanwhile.
 for kind in shm disk; do
 	if [ $kind = shm ]; then f=/dev/shm/bench-blk.$$.img; else f=$DISKDIR/bench-blk.$$.img; fi
 	fill "$f"
-	for be in antfarm-blk qemu-storage-daemon; do
-		start_backend $be "$f" $kind
-		run_vhu $be $kind
-		stop_backend
+	start_backend antfarm-blk "$f" $kind
+	blk_pid=$bpid blk_sock=$sock
+	start_backend qemu-storage-daemon "$f" $kind
+	qsd_pid=$bpid qsd_sock=$sock
+	for p in $POINTS; do
+		split_point "$p"
+		for r in $(seq "$REPEAT"); do
+			point_vhu antfarm-blk $blk_pid "$blk_sock" $kind
+			point_vhu qemu-storage-daemon $qsd_pid "$qsd_sock" $kind
+			point_fio "$f" $kind
+		done
 	done
-	run_fio "$f" $kind
+	stop_backends
 	rm -f "$f"
 done
 
 echo
 echo "machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "settings: SECONDS=$T QUEUES=$Q SIZE=$SIZE DISKDIR=$DISKDIR"
+echo "settings: SECONDS=$T QUEUES=$Q SIZE=$SIZE DISKDIR=$DISKDIR REPEAT=$REPEAT (table: median per point)"
 python3 bench/blk/table.py "$OUT"

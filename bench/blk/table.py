@@ -1,10 +1,26 @@
 #!/usr/bin/env python3
 """bench-blk JSON lines -> a markdown table with the issue 4 target ratios."""
 import json
+import statistics
 import sys
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-by = {(r["backend"], r["file"], r["workload"], r["qd"]): r for r in rows}
+groups = {}
+for r in rows:
+    groups.setdefault((r["backend"], r["file"], r["workload"], r["qd"]), []).append(r)
+
+
+def median_row(rs):
+    """Each column's median over the repeats of one point."""
+    out = dict(rs[0])
+    for k in ("iops", "mbps", "p50_us", "p99_us", "cpu_s_per_mio"):
+        vals = sorted(r[k] for r in rs if r.get(k) is not None)
+        out[k] = statistics.median(vals) if vals else None
+    out["n"] = len(rs)
+    return out
+
+
+by = {k: median_row(v) for k, v in groups.items()}
 print("| file | workload | qd | backend | IOPS | MB/s | p50 µs | p99 µs | CPU s/M IO |"
       " IOPS vs qsd | p99 vs qsd | vs io_uring |")
 print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")

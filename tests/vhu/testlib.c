@@ -49,7 +49,7 @@ void test_start(struct vhu_backend *b, enum vhu_backend_kind kind, const char *n
 }
 
 static int connect_opts(struct vhu_dev *d, struct vhu_backend *b, unsigned nq,
-			int inflight, uint64_t extra)
+			int inflight, uint64_t extra, int plain)
 {
 	struct vhu_opts o;
 	int rc;
@@ -58,6 +58,7 @@ static int connect_opts(struct vhu_dev *d, struct vhu_backend *b, unsigned nq,
 	o.qd = 64;
 	o.want_inflight = inflight;
 	o.extra_mem = extra;
+	o.no_event_idx = o.no_indirect = plain;
 	rc = vhu_dev_init(d, &o, nq);
 	if (rc == 0)
 		rc = vhu_setup(d, b->sock, 2000);
@@ -66,12 +67,12 @@ static int connect_opts(struct vhu_dev *d, struct vhu_backend *b, unsigned nq,
 
 int test_connect(struct vhu_dev *d, struct vhu_backend *b, unsigned nq, int inflight)
 {
-	return connect_opts(d, b, nq, inflight, 0);
+	return connect_opts(d, b, nq, inflight, 0, 0);
 }
 
 int test_connect_extra(struct vhu_dev *d, struct vhu_backend *b, uint64_t extra)
 {
-	return connect_opts(d, b, 1, 1, extra);
+	return connect_opts(d, b, 1, 1, extra, 0);
 }
 
 static void check_negotiated(struct vhu_dev *d, unsigned nq)
@@ -147,6 +148,15 @@ void test_proto_data(enum vhu_backend_kind kind)
 	CHECK(rc == 0, "reconnect: %s", strerror(-rc));
 	if (rc == 0)
 		CHECK(vhu_check_rw(&d, 2000) == 0, "I/O after reconnect");
+	vhu_dev_free(&d);
+	/* direct descriptor chains and flag-based notification, no EVENT_IDX */
+	rc = connect_opts(&d, &b, 2, 0, 0, 1);
+	CHECK(rc == 0, "set-up without EVENT_IDX and INDIRECT: %s", strerror(-rc));
+	if (rc == 0) {
+		CHECK(!has_feature(d.acked, VIRTIO_F_EVENT_IDX) &&
+		      !has_feature(d.acked, VIRTIO_F_INDIRECT_DESC), "features not masked");
+		CHECK(vhu_check_rw(&d, 4000) == 0, "I/O without EVENT_IDX and INDIRECT");
+	}
 	vhu_dev_free(&d);
 	rc = test_connect(&d, &b, 3, 1);
 	CHECK(rc == -ERANGE, "3 queues on a 2-queue export: %s", rc ? strerror(-rc) : "accepted");
