@@ -109,6 +109,10 @@ static void reply_stats(struct af_agent *a, struct sbuf *out)
 	sb_str(out, af_host_kind_name(af_collector_host(a->col)));
 	sb_printf(out, ",\"uptime_s\":%llu",
 		  (unsigned long long)((af_now_ns() - a->start_ns) / 1000000000ull));
+	if (af_collector_warning(a->col)[0]) {
+		sb_puts(out, ",\"warning\":");
+		sb_str(out, af_collector_warning(a->col));
+	}
 	kv_u64(out, "vms", vms[0]);
 	kv_u64(out, "live_processes", vms[1]);
 	kv_u64(out, "clients", a->nclients);

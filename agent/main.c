@@ -356,6 +356,9 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		log_init(0, verbose);
+		/* the collector printed it to stderr; say it in syslog too */
+		if (af_collector_warning(a.col)[0])
+			log_warnx("%s", af_collector_warning(a.col));
 	}
 	if (open_signalfd(&a, err, sizeof(err)))
 		goto cleanup;
