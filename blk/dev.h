@@ -106,6 +106,7 @@ struct vub_dev {
 	const struct af_sched_ops *sched_ops;
 	struct af_sched_conf sched_conf;
 	bool oracle_ioprio;
+	unsigned poll_us;		/* bounded avail-ring polling before sleeping */
 	/* connection */
 	int conn;
 	pid_t peer_pid;

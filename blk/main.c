@@ -29,6 +29,7 @@ struct opts {
 	const char *sched_opts[16];
 	unsigned n_sched_opts;
 	bool hdd;
+	unsigned poll_us;
 	unsigned nqueues, qsize;
 	int listen_fd;
 	bool direct, ro, oracle;
@@ -79,6 +80,8 @@ static void usage(FILE *out)
 "                           --scheduler oracle)\n"
 "    --hdd-model            delay each completion by a 7200 rpm disk's service time\n"
 "                           (blk/hdd.h; one head: device depth 1); experiments only\n"
+"    --poll-us N            poll the rings up to N us (0-1000, default 0) before\n"
+"                           sleeping: lower latency for a CPU busy while polling\n"
 "    --serial ID            answer to VIRTIO_BLK_T_GET_ID (20 bytes max)\n"
 "    --print-capabilities   print the vhost-user backend capabilities (JSON) and exit\n"
 "    -v                     log more (repeat for debug)\n"
@@ -111,7 +114,8 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_SOCKET = 256, OPT_FD, OPT_DISK, OPT_NQ, OPT_DIRECT, OPT_RO, OPT_QSIZE, OPT_STATS, OPT_SCHED,
-	       OPT_HINTS, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD };
+	       OPT_HINTS, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD,
+	       OPT_POLL };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -128,6 +132,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "oracle-ioprio", no_argument, NULL, OPT_ORACLE },
 		{ "sched-opt", required_argument, NULL, OPT_SCHED_OPT },
 		{ "hdd-model", no_argument, NULL, OPT_HDD },
+		{ "poll-us", required_argument, NULL, OPT_POLL },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "print-capabilities", no_argument, NULL, OPT_CAPS },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -161,6 +166,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_HINTS: o->hints = optarg; break;
 		case OPT_ORACLE: o->oracle = true; break;
 		case OPT_HDD: o->hdd = true; break;
+		case OPT_POLL:
+			if (parse_uint(optarg, 0, 1000, &o->poll_us) < 0)
+				goto bad;
+			break;
 		case OPT_SCHED_OPT:
 			if (o->n_sched_opts >= 16)
 				goto bad;
@@ -288,6 +297,7 @@ static int setup_dev(struct vub_dev *d, const struct opts *o)
 			return -1;
 	d->nqueues = o->nqueues;
 	d->max_qsize = o->qsize;
+	d->poll_us = o->poll_us;
 	d->oracle_ioprio = o->oracle || !strcmp(d->sched_ops->name, "oracle");
 	d->direct = o->direct;
 	d->wce = 1;
