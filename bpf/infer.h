@@ -319,6 +319,9 @@ static AF_INLINE int af_cr3(struct af_cx *cx, __u64 raw)
 	vc = af_vcpu_get(cx, vm);
 	if (!vc || root == vc->last_root)
 		return 0;
+	/* The vCPU's thread may have left a cache entry with its old root on
+	 * another CPU; coming back there it must not hit that stale entry. */
+	__sync_fetch_and_add(&state_seq, 1);
 	if (vc->flags & AF_VCF_PENDING)
 		af_kpti_resolve(cx, vm, vc, root);
 	if (!(vm->flags & AF_VMF_KPTI) && vc->cur_as && root == (vc->cur_as | AF_KPTI_BIT) &&
@@ -355,19 +358,21 @@ static AF_INLINE int af_cr3_sample(struct af_cx *cx, __u64 raw)
 	__u32 zero = 0;
 	struct af_cr3_cache *c = AF_LOOKUP(cr3_cache, &zero);
 	__u64 seq = state_seq;
+	int ret;
 
 	if (c && c->raw == raw && c->vm_key == cx->vm_key && c->vcpu == cx->vcpu &&
 	    c->seq == seq)
 		return 0;
 	if (!cx->ts)
 		cx->ts = AF_NOW();	/* only the slow path needs the time */
+	ret = af_cr3(cx, raw);
 	if (c) {
 		c->raw = raw;
 		c->vm_key = cx->vm_key;
 		c->vcpu = cx->vcpu;
-		c->seq = seq;
+		c->seq = state_seq;	/* after af_cr3's own bump */
 	}
-	return af_cr3(cx, raw);
+	return ret;
 }
 
 /* kvm_exit/kvm_entry sample: on AMD NPT the VMCB's saved CR3 is exact at

@@ -130,8 +130,9 @@ class Agent:
         return subprocess.run([CLI, "--socket", self.sock] + list(args),
                               capture_output=True, text=True, timeout=20)
 
-    def inject(self, *obs, repeat=1, stdin=None):
-        r = subprocess.run([INJECT, "--pid", str(self.pid), "--repeat", str(repeat)] + list(obs),
+    def inject(self, *obs, repeat=1, stdin=None, cpu=None):
+        pin = ["--cpu", str(cpu)] if cpu is not None else []
+        r = subprocess.run([INJECT, "--pid", str(self.pid), "--repeat", str(repeat)] + pin + list(obs),
                            capture_output=True, text=True, timeout=120, input=stdin)
         if r.returncode:
             raise RuntimeError("af-inject: " + r.stderr)

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentlib import (Agent, Sub, check, check_bad_requests, failures,  # noqa: E402
                       preflight, raw_exchange, AGENT, CLI)
 
-K1, K2 = "0xffff888001000000", "0xffff888002000000"
+K1, K2, K3 = "0xffff888001000000", "0xffff888002000000", "0xffff888003000000"
 CR = 2          # AF_SRC_CR: full fidelity
 ROLE4 = 4       # kvm_mmu_page_role: level 4, not direct, valid
 
@@ -105,6 +105,21 @@ def test_events(agent):
     check(other.drain(0.3) == [], "vm filter", other.events)
     for s in (all1, dflt, other, swonly):
         s.close()
+
+
+def test_vcpu_migration(agent):
+    """A vCPU thread that moves between host CPUs: the per-CPU CR3 cache
+    on the CPU it left must not hide its switch back."""
+    if os.cpu_count() < 2:
+        return
+    s = Sub(agent, events=["switch"], vm=5101)
+    agent.inject("cr3:%s:5101:0:0x10000:%d" % (K3, CR), cpu=0)
+    agent.inject("cr3:%s:5101:0:0x20000:%d" % (K3, CR), cpu=1)
+    agent.inject("cr3:%s:5101:0:0x10000:%d" % (K3, CR), cpu=0)
+    got = [(e["from"], e["to"]) for e in s.collect(3)]
+    check(got == [("0x0", "0x10000"), ("0x10000", "0x20000"), ("0x20000", "0x10000")],
+          "switches of a migrating vCPU thread", got)
+    s.close()
 
 
 def watch(agent, *args):
@@ -362,6 +377,7 @@ def main():
     try:
         test_events(agent)
         test_cli_watch(agent)
+        test_vcpu_migration(agent)
         check_bad_requests(agent, 10000)
         test_max_clients(agent, 64)
         test_reply_never_read(agent)
