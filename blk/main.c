@@ -481,10 +481,13 @@ static void stats_serve(struct mainloop *m)
 	char *buf = NULL;
 	size_t len = 0, off = 0;
 	FILE *out;
+	struct timeval tv = { .tv_sec = 1 };
 	int fd = accept4(m->stats_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
+	/* a reader that does not read must not stall the control plane */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	out = open_memstream(&buf, &len);
 	if (!out) {
 		close(fd);

@@ -297,9 +297,16 @@ static void take_head(struct vub_worker *w, struct vub_queue *q, uint16_t head, 
 	d->sched_ops->add(sched_of(q), &r->sr, now);
 }
 
+/*
+ * Takes what the driver made available.  At most one ring's worth per
+ * call: requests that complete at once (errors, GET_ID) free their slots
+ * immediately, and a driver refilling as fast as we pop must not keep the
+ * worker from its completions and its other queues.
+ */
 static void process_avail(struct vub_worker *w, struct vub_queue *q)
 {
 	uint64_t now = vub_now_ns();
+	unsigned budget = q->vq.num;
 
 	q->kicked = false;
 	do {
@@ -309,10 +316,16 @@ static void process_avail(struct vub_worker *w, struct vub_queue *q)
 			queue_broken(q, n);
 			return;
 		}
-		while (n-- > 0 && !q->vq.broken)
+		while (n-- > 0 && !q->vq.broken && budget) {
 			take_head(w, q, vq_pop_head(&q->vq), now);
+			budget--;
+		}
 		if (q->vq.broken)
 			return;
+		if (!budget) {
+			q->kicked = true;	/* the rest in the next iteration */
+			return;
+		}
 	} while (vq_arm_kick(&q->vq));
 }
 
@@ -396,7 +409,12 @@ static void on_kick(struct vub_worker *w, uint64_t ud, int res)
 	q->kick_armed = false;
 	if (!q->started)
 		return;
-	if (res >= 0 || res == -EINTR || res == -EAGAIN)
+	if (res == 0) {
+		/* EOF: not an eventfd or pipe we can wait on; re-arming would spin */
+		log_warnx("queue %u: kick fd reached end of file; no more kicks", qi);
+		return;
+	}
+	if (res > 0 || res == -EINTR || res == -EAGAIN)
 		q->kicked = true;
 	else
 		log_warnx("queue %u: kick read failed: %s", qi, strerror(-res));
@@ -571,10 +589,14 @@ static void loop_once(struct vub_worker *w)
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
 
-	if (!w->dev->poll_us || !poll_avail(w))
-		io_uring_submit_and_wait(&w->ring, 1);
+	bool more = false;
+
+	for (unsigned i = 0; i < w->nq; i++)
+		more |= w->queues[i]->kicked && w->queues[i]->started;
+	if (more || (w->dev->poll_us && poll_avail(w)))
+		io_uring_submit_and_get_events(&w->ring);	/* work waits: no sleep */
 	else
-		io_uring_get_events(&w->ring);
+		io_uring_submit_and_wait(&w->ring, 1);
 	io_uring_for_each_cqe(&w->ring, head, cqe) {
 		handle_cqe(w, cqe);
 		n++;

@@ -243,6 +243,32 @@ static void test_hostile_chains(void)
 	hostile_chain("head made available twice", twice, 1);
 }
 
+static bool log_has(const char *what)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "grep -q '%s' %s/blk.log", what, t_tmpdir());
+	return system(cmd) == 0;
+}
+
+/* A kick "eventfd" that reads end-of-file must not make the worker spin. */
+static void test_null_kick(void)
+{
+	struct mini m;
+	int null = open("/dev/null", O_RDONLY);
+
+	CHECK(connect_start(&m, 1, false, true), "start for null kick");
+	CHECK(mini_send(&m, 12, 1 | 8, &(uint64_t){ 0 }, 8, &null, 1) == 0 &&
+	      mini_recv(&m, &(uint32_t){ 0 }, &(uint64_t){ 0 }, &(uint32_t){ 8 }, NULL) == 0,
+	      "SET_VRING_KICK /dev/null");
+	for (int i = 0; i < 100 && !log_has("kick fd reached end of file"); i++)
+		usleep(20000);
+	CHECK(log_has("kick fd reached end of file"), "EOF on the kick fd not noticed");
+	close(null);
+	release(&m);
+	CHECK(t_alive(backend), "backend died on a /dev/null kick");
+}
+
 /*
  * What QEMU does around guest resets and memory hotplug: stop a ring with
  * GET_VRING_BASE and restart it from that base; resend the memory table
@@ -282,6 +308,7 @@ static void test_protocol(void)
 	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0,
 	      "connection still served after refusals");
 	release(&m);
+	test_null_kick();
 }
 
 static void test_stats_and_hints(void)
