@@ -426,6 +426,58 @@ static void test_schedulers(void)
 	unlink(shm);
 }
 
+static void send_hint(int fd, uint16_t type, uint64_t proc, uint64_t value)
+{
+	struct af_hint h = { AF_HINT_MAGIC, AF_HINT_VERSION, type, (uint32_t)getpid(), 0, 1,
+			     proc, 0xfeb00e50, value };
+
+	CHECK(send(fd, &h, sizeof(h), 0) == sizeof(h), "hint send");
+}
+
+/*
+ * Requests reach the scheduler tagged with their process: from the
+ * latest NOTIFY hint of their queue, or (oracle) from the header's ioprio;
+ * EXIT hints reach the scheduler.
+ */
+static void test_tagging(void)
+{
+	static char buf[65536];
+	static uint8_t data[4096];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct mini m;
+	int fd;
+
+	t_stop_backend(backend, SIGTERM);
+	start_with(NULL, disk, "2", "--scheduler", "anticipatory", NULL);
+	CHECK(connect_start(&m, 2, false, true), "start for tagging");
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	strncpy(sa.sun_path, hints, sizeof(sa.sun_path) - 1);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "hint connect");
+	send_hint(fd, AF_HINT_NOTIFY, 0xabc000, 1);	/* queue 1 */
+	send_hint(fd, AF_HINT_EXIT, 0xdef000, 0);
+	usleep(100000);	/* hints and virtqueues are independent channels */
+	for (int i = 0; i < 3; i++)
+		mini_req(&m, 1, VIRTIO_BLK_T_IN, i * 64, data, sizeof(data));
+	send_hint(fd, AF_HINT_EXIT, 0xabc000, 0);
+	usleep(100000);
+	CHECK(t_read_stats(stats, buf, sizeof(buf)) == 0, "stats");
+	CHECK(strstr(buf, "{\"proc\":\"0xabc000\"") != NULL, "no key for the hinted process: %.600s",
+	      strstr(buf, "\"type\":\"scheduler\"") ? strstr(buf, "\"type\":\"scheduler\"") : buf);
+	CHECK(strstr(buf, "\"exited\":true") != NULL, "exit hint did not reach the scheduler");
+	close(fd);
+	release(&m);
+
+	t_stop_backend(backend, SIGTERM);
+	start_with(NULL, disk, "2", "--scheduler", "oracle", NULL);
+	CHECK(connect_start(&m, 2, false, true), "start for oracle");
+	m.ioprio = 0x43;	/* the test guest writes pid + 1 here */
+	for (int i = 0; i < 3; i++)
+		mini_req(&m, 0, VIRTIO_BLK_T_IN, i * 64, data, sizeof(data));
+	CHECK(t_read_stats(stats, buf, sizeof(buf)) == 0 && strstr(buf, "{\"proc\":\"0x43\""),
+	      "oracle key from ioprio missing");
+	release(&m);
+}
+
 int main(void)
 {
 	struct mini m;
@@ -463,6 +515,7 @@ int main(void)
 	test_crash_restart();
 	test_read_only();
 	test_schedulers();
+	test_tagging();
 out:
 	t_stop_backend(backend, SIGTERM);
 	if (t_failures) {

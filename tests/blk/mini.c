@@ -258,7 +258,7 @@ int mini_queue_req(struct mini *m, unsigned qi, uint32_t type, uint64_t sector,
 	uint16_t head;
 
 	h->type = type;
-	h->ioprio = 0;
+	h->ioprio = m->ioprio;
 	h->sector = sector;
 	*status_gpa = hdr_gpa + 16;
 	*(uint8_t *)mini_gpa(m, *status_gpa) = 0xff;

@@ -36,6 +36,7 @@ struct mini {
 	uint64_t inflight_size;
 	uint64_t bump;			/* next free data byte (gpa) */
 	unsigned nq;
+	uint32_t ioprio;		/* written into every request header */
 	struct mini_q q[MINI_MAXQ];
 };
 
