@@ -396,6 +396,30 @@ static int listen_unix(const char *path, int type)
 	return fd;
 }
 
+/* Stops the workers and frees what setup_dev() and the queues allocated. */
+static void dev_free(struct vub_dev *d)
+{
+	for (unsigned i = 0; d->w && i < d->nworkers; i++) {
+		struct vub_worker *w = &d->w[i];
+
+		if (w->ready && !w->ring_err)
+			worker_stop(w);
+		if (w->sched)
+			d->sched_ops->destroy(w->sched);
+		free(w->queues);
+	}
+	for (unsigned i = 0; d->q && i < d->nqueues; i++) {
+		if (d->q[i].sched)
+			d->sched_ops->destroy(d->q[i].sched);
+		free(d->q[i].slots);
+		free(d->q[i].resubmit);
+	}
+	free(d->q);
+	free(d->w);
+	if (d->disk_fd > 0)
+		close(d->disk_fd);
+}
+
 static void ep_add(struct mainloop *m, int fd, uint32_t type)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)type << 32 | (uint32_t)fd };
@@ -636,9 +660,7 @@ int main(int argc, char **argv)
 cleanup:
 	if (d.conn >= 0)
 		conn_close(&m);
-	for (unsigned i = 0; d.w && i < d.nworkers; i++)
-		if (d.w[i].ready && !d.w[i].ring_err)
-			worker_stop(&d.w[i]);
+	dev_free(&d);
 	hints_close(&m.hints);
 	if (o.socket && o.listen_fd < 0)
 		unlink(o.socket);

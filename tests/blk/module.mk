@@ -29,3 +29,13 @@ build-all: $(BLK_FUZZ)
 TEST_PROGS += tests/blk/fuzz-short.sh
 TEST_PROGS += tests/blk/qemu-negotiate.sh
 TEST_PROGS += tests/blk/qemu-guest.sh
+
+# antfarm-blk under ASan/UBSan/LSan for asan-e2e.sh (same sources, own objects)
+BLK_ASAN := $(BLKT_DIR)/asan/antfarm-blk
+$(BLK_ASAN): $(BLK_SRCS) $(wildcard blk/*.h include/*.h)
+	$(call msg,ASAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -std=gnu11 \
+		-D_GNU_SOURCE -Iinclude $(BLK_SRCS) -o $@ -luring -lpthread -lm
+build-all: $(BLK_ASAN)
+TEST_PROGS += tests/blk/asan-e2e.sh
