@@ -8,10 +8,12 @@
 
 int vub_verbose;
 
-static void vlog(const char *level, const char *fmt, va_list ap, int err)
+static void vlog(int min_verbose, const char *level, int err, const char *fmt, va_list ap)
 {
 	char buf[512];
 
+	if (vub_verbose < min_verbose)
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (err)
 		fprintf(stderr, "antfarm-blk: %s%s: %s\n", level, buf, strerror(err));
@@ -19,43 +21,18 @@ static void vlog(const char *level, const char *fmt, va_list ap, int err)
 		fprintf(stderr, "antfarm-blk: %s%s\n", level, buf);
 }
 
-void log_warn(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("", fmt, ap, err);
-	va_end(ap);
+#define LOG_FN(name, min, level, err)			\
+void name(const char *fmt, ...)				\
+{							\
+	int e = (err);					\
+	va_list ap;					\
+							\
+	va_start(ap, fmt);				\
+	vlog(min, level, e, fmt, ap);			\
+	va_end(ap);					\
 }
 
-void log_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("", fmt, ap, 0);
-	va_end(ap);
-}
-
-void log_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (vub_verbose < 1)
-		return;
-	va_start(ap, fmt);
-	vlog("", fmt, ap, 0);
-	va_end(ap);
-}
-
-void log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (vub_verbose < 2)
-		return;
-	va_start(ap, fmt);
-	vlog("debug: ", fmt, ap, 0);
-	va_end(ap);
-}
+LOG_FN(log_warn, 0, "", errno)
+LOG_FN(log_warnx, 0, "", 0)
+LOG_FN(log_info, 1, "", 0)
+LOG_FN(log_debug, 2, "debug: ", 0)

@@ -416,7 +416,7 @@ static void dev_free(struct vub_dev *d)
 	}
 	free(d->q);
 	free(d->w);
-	if (d->disk_fd > 0)
+	if (d->disk_fd >= 0)
 		close(d->disk_fd);
 }
 
@@ -628,10 +628,14 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 int main(int argc, char **argv)
 {
 	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1 };
-	struct vub_dev d = { 0 };
-	struct mainloop m = { .d = &d };
+	struct vub_dev d = { .conn = -1, .disk_fd = -1 };
+	struct mainloop m = { .d = &d, .ep = -1, .listen_fd = -1, .stats_fd = -1,
+			      .hints = { .listen_fd = -1 } };
 	sigset_t mask;
 	int err = 1;
+
+	for (int i = 0; i < VUB_HINT_CONNS; i++)
+		m.hints.conns[i] = -1;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;

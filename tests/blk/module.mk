@@ -39,3 +39,4 @@ $(BLK_ASAN): $(BLK_SRCS) $(wildcard blk/*.h include/*.h)
 		-D_GNU_SOURCE -Iinclude $(BLK_SRCS) -o $@ -luring -lpthread -lm
 build-all: $(BLK_ASAN)
 TEST_PROGS += tests/blk/asan-e2e.sh
+TEST_PROGS += tests/blk/cli.sh
