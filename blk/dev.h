@@ -127,7 +127,8 @@ uint64_t vub_dev_protocol_features(void);
 /* The virtio-blk config space (VHOST_USER_MAX_CONFIG_SIZE bytes). */
 void vub_dev_config(const struct vub_dev *d, uint8_t *cfg);
 
-/* worker.c */
+/* worker.c: the thread's body; worker_ctl.c: its control */
+void *worker_main(void *arg);
 int worker_start(struct vub_worker *w);
 void worker_stop(struct vub_worker *w);
 void worker_pause(struct vub_worker *w);

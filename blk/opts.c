@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* antfarm-blk's command line: --help text and option parsing. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "vub.h"
+#include "sched.h"
+#include "opts.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"NAME\n"
+"    antfarm-blk - io_uring vhost-user-blk backend with a process-aware scheduling stage\n\n"
+"SYNOPSIS\n"
+"    antfarm-blk --socket PATH --disk FILE [--num-queues N] [--direct] [--read-only]\n"
+"                [--queue-size N] [--stats-socket PATH] [--scheduler NAME] [--hints PATH]\n"
+"                [--oracle-ioprio] [--serial ID] [-v] [--help]\n"
+"    antfarm-blk --print-capabilities\n\n"
+"DESCRIPTION\n"
+"    Serves FILE (a regular file or block device) as a virtio-blk disk to one\n"
+"    vhost-user front-end (QEMU) at a time on the Unix socket PATH; when the\n"
+"    front-end disconnects, the next connection is served.  Disk I/O goes\n"
+"    through io_uring, straight into guest memory.  With the front-end's\n"
+"    inflight region (INFLIGHT_SHMFD), requests in flight when antfarm-blk\n"
+"    died are resubmitted by the next antfarm-blk process.\n\n"
+"OPTIONS\n"
+"    --socket PATH, --socket-path PATH   vhost-user socket to listen on\n"
+"    --fd N                 listen on inherited socket fd N instead\n"
+"    --disk FILE, --blk-file FILE        the disk image or device\n"
+"    --num-queues N         virtqueues offered (1..%d, default 1)\n"
+"    --queue-size N         largest virtqueue accepted (power of two, default 1024)\n"
+"    --direct               open the disk with O_DIRECT\n"
+"    --read-only            refuse writes (VIRTIO_BLK_F_RO)\n"
+"    --stats-socket PATH    each connection gets JSON lines: one per queue, the\n"
+"                           scheduler's, the hints', then the socket closes\n"
+"    --scheduler NAME       scheduling stage (default fifo; see below)\n"
+"    --hints PATH           SOCK_SEQPACKET socket for antfarm-agent's process hints\n"
+"    --sched-opt KEY=VALUE  scheduler tunable (repeatable): window_us,\n"
+"                           read_expire_ms, write_expire_ms, max_antic, max_inflight\n"
+"    --oracle-ioprio        take the process key from the request header's ioprio\n"
+"                           field (the test guest's ground truth; implied by\n"
+"                           --scheduler oracle)\n"
+"    --hdd-model            delay each completion by a 7200 rpm disk's service time\n"
+"                           (blk/hdd.h; one head: device depth 1); experiments only\n"
+"    --poll-us N            poll the rings up to N us (0-1000, default 0) before\n"
+"                           sleeping: lower latency for a CPU busy while polling\n"
+"    --serial ID            answer to VIRTIO_BLK_T_GET_ID (20 bytes max)\n"
+"    --print-capabilities   print the vhost-user backend capabilities (JSON) and exit\n"
+"    -v                     log more (repeat for debug)\n"
+"    --help                 this text\n\n"
+"SCHEDULERS\n   ", VUB_MAX_QUEUES);
+	for (int i = 0; af_schedulers[i]; i++)
+		fprintf(out, " %s%s", af_schedulers[i]->name, af_schedulers[i]->device_wide ?
+			" (device-wide)" : "");
+	fprintf(out, "\n\nEXAMPLE\n"
+"    antfarm-blk --socket /run/vm0-disk.sock --disk /var/lib/vm0.img --num-queues 2 &\n"
+"    qemu-system-x86_64 -M microvm,memory-backend=mem \\\n"
+"      -object memory-backend-memfd,id=mem,size=1G,share=on \\\n"
+"      -chardev socket,id=c0,path=/run/vm0-disk.sock,reconnect=1 \\\n"
+"      -device vhost-user-blk,chardev=c0,num-queues=2 ...\n");
+}
+
+int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_SOCKET = 256, OPT_FD, OPT_DISK, OPT_NQ, OPT_DIRECT, OPT_RO, OPT_QSIZE, OPT_STATS, OPT_SCHED,
+	       OPT_HINTS, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD,
+	       OPT_POLL };
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "socket-path", required_argument, NULL, OPT_SOCKET },
+		{ "fd", required_argument, NULL, OPT_FD },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "blk-file", required_argument, NULL, OPT_DISK },
+		{ "num-queues", required_argument, NULL, OPT_NQ },
+		{ "direct", no_argument, NULL, OPT_DIRECT },
+		{ "read-only", no_argument, NULL, OPT_RO },
+		{ "queue-size", required_argument, NULL, OPT_QSIZE },
+		{ "stats-socket", required_argument, NULL, OPT_STATS },
+		{ "scheduler", required_argument, NULL, OPT_SCHED },
+		{ "hints", required_argument, NULL, OPT_HINTS },
+		{ "oracle-ioprio", no_argument, NULL, OPT_ORACLE },
+		{ "sched-opt", required_argument, NULL, OPT_SCHED_OPT },
+		{ "hdd-model", no_argument, NULL, OPT_HDD },
+		{ "poll-us", required_argument, NULL, OPT_POLL },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "print-capabilities", no_argument, NULL, OPT_CAPS },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	unsigned fd;
+
+	while ((c = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET: o->socket = optarg; break;
+		case OPT_FD:
+			if (parse_uint(optarg, 0, 1 << 20, &fd) < 0)
+				goto bad;
+			o->listen_fd = fd;
+			break;
+		case OPT_DISK: o->disk = optarg; break;
+		case OPT_NQ:
+			if (parse_uint(optarg, 1, VUB_MAX_QUEUES, &o->nqueues) < 0)
+				goto bad;
+			break;
+		case OPT_QSIZE:
+			if (parse_uint(optarg, 2, VUB_MAX_QSIZE, &o->qsize) < 0 ||
+			    (o->qsize & (o->qsize - 1)))
+				goto bad;
+			break;
+		case OPT_DIRECT: o->direct = true; break;
+		case OPT_RO: o->ro = true; break;
+		case OPT_STATS: o->stats = optarg; break;
+		case OPT_SCHED: o->sched = optarg; break;
+		case OPT_HINTS: o->hints = optarg; break;
+		case OPT_ORACLE: o->oracle = true; break;
+		case OPT_HDD: o->hdd = true; break;
+		case OPT_POLL:
+			if (parse_uint(optarg, 0, 1000, &o->poll_us) < 0)
+				goto bad;
+			break;
+		case OPT_SCHED_OPT:
+			if (o->n_sched_opts >= 16)
+				goto bad;
+			o->sched_opts[o->n_sched_opts++] = optarg;
+			break;
+		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_CAPS:
+			printf("{\"type\":\"block\",\"features\":[\"read-only\",\"blk-file\"]}\n");
+			exit(0);
+		case OPT_HELP: usage(stdout); exit(0);
+		case 'v': vub_verbose++; break;
+		default: goto bad;
+		}
+	}
+	if (optind != argc || (!o->socket && o->listen_fd < 0) || !o->disk) {
+		fprintf(stderr, "antfarm-blk: --socket (or --fd) and --disk are required\n");
+		return -1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "antfarm-blk: bad option or value (see --help)\n");
+	return -1;
+}
+
