@@ -467,55 +467,38 @@ static void run_chain_case(const struct chain_case *c)
 }
 
 /* avail idx moved by more than the ring size: nothing may be processed. */
-static void run_avail_jump(void)
+static void poke_avail_jump(struct vhu_vq *vq)
 {
-	const char *name = "avail idx jumps by more than the queue size";
-	struct vhu_dev d;
-	int rc;
-
-	hostile_ensure_backend();
-	rc = test_connect_extra(&d, &hostile_be, 0);
-
-	CHECK(rc == 0, "%s: set-up: %s", name, strerror(-rc));
-	if (rc == 0) {
-		struct vhu_vq *vq = &d.vq[0];
-
-		vq->avail_idx += vq->size + 5;
-		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
-		vhu_kick(vq);
-		usleep(300000);
-		uint16_t used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
-
-		CHECK(used == 0, "%s: %u requests completed", name, used);
-		printf("%-44s %s\n", name, used ? "processed!" : "nothing processed");
-	}
-	vhu_dev_free(&d);
-	test_still_serves(&hostile_be, name);
+	vq->avail_idx += vq->size + 5;
+	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
 }
 
 /* A head index beyond the ring in the avail ring. */
-static void run_head_oob(void)
+static void poke_head_oob(struct vhu_vq *vq)
 {
-	const char *name = "avail ring entry beyond the ring";
+	vhu_publish(vq, vq->size + 3);
+}
+
+/* Ring-level abuse: whatever the back-end does, it completes no request. */
+static void run_ring_case(const char *name, void (*poke)(struct vhu_vq *))
+{
 	struct vhu_dev d;
 	int rc;
 
 	hostile_ensure_backend();
 	rc = test_connect_extra(&d, &hostile_be, 0);
-
 	CHECK(rc == 0, "%s: set-up: %s", name, strerror(-rc));
 	if (rc == 0) {
 		struct vhu_vq *vq = &d.vq[0];
 
-		vhu_publish(vq, vq->size + 3);
+		poke(vq);
 		vhu_kick(vq);
 		usleep(300000);
 		uint16_t used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
-		struct vring_ue e = vq->used->ring[0];
 
-		CHECK(used == 0 || e.id == (uint32_t)vq->size + 3,
-		      "%s: completion names head %u", name, e.id);
-		printf("%-44s %s\n", name, used ? "completed" : "no completion (queue broken)");
+		CHECK(used == 0, "%s: %u used entries (first names head %u)", name, used,
+		      vq->used->ring[0].id);
+		printf("%-44s %s\n", name, used ? "processed!" : "nothing processed");
 	}
 	vhu_dev_free(&d);
 	test_still_serves(&hostile_be, name);
@@ -579,8 +562,8 @@ int main(void)
 	test_start(&hostile_be, kind, "hostile", 1, 1, NULL, hostile_disk, sizeof(hostile_disk));
 	for (size_t i = 0; i < sizeof(chain_cases) / sizeof(chain_cases[0]); i++)
 		run_chain_case(&chain_cases[i]);
-	run_avail_jump();
-	run_head_oob();
+	run_ring_case("avail idx jumps by more than the queue size", poke_avail_jump);
+	run_ring_case("avail ring entry beyond the ring", poke_head_oob);
 	run_region_past_eof(0);
 	run_region_past_eof(1);
 	run_msg_cases();
