@@ -192,6 +192,8 @@ static int reach_stage(struct vhu_dev *d, enum stage st)
 	rc = vhu_dev_open(d, hostile_be.sock, 2000);
 	if (rc == 0 && st == NEGOTIATED)
 		rc = vhu_negotiate(d);
+	if (rc == 0 && st == NEGOTIATED)
+		rc = vhu_set_features(d);
 	return rc;
 }
 

@@ -22,7 +22,7 @@
 #define QD	128
 #define IOSZ	(64 * 1024)
 #define NOPS	(NQ * QD)
-#define ROUNDS	4
+#define ROUNDS	5		/* the last one crashes twice in a row */
 
 static struct vhu_backend be;
 static char disk[256];
@@ -104,6 +104,8 @@ static int reconnect(struct vhu_dev *d)
 	if (rc == 0)
 		rc = vhu_inflight_set(d);
 	if (rc == 0)
+		rc = vhu_set_features(d);
+	if (rc == 0)
 		rc = vhu_set_mem_table(d);
 	if (rc == 0)
 		rc = vhu_start_queues(d, 1);
@@ -162,7 +164,7 @@ static void check_content(struct vhu_dev *d, unsigned round)
 
 static void run_round(struct vhu_dev *d, unsigned round)
 {
-	static const unsigned kill_after[ROUNDS] = { 0, 8, 64, 160 };
+	static const unsigned kill_after[ROUNDS] = { 0, 8, 64, 160, 32 };
 	uint64_t give_up = vhu_now_ns() + 200000000ull;
 	unsigned before, marked;
 	int rc;
@@ -175,6 +177,11 @@ static void run_round(struct vhu_dev *d, unsigned round)
 	before = used_total(d);
 	marked = inflight_marked(d);
 	rc = reconnect(d);
+	if (rc == 0 && round == ROUNDS - 1) {
+		/* kill the new process too while it resubmits, then once more */
+		vhu_backend_kill(&be, SIGKILL);
+		rc = reconnect(d);
+	}
 	CHECK(rc == 0, "round %u: reconnect to the restarted back-end: %s", round, strerror(-rc));
 	if (rc < 0) {
 		vhu_backend_dump_log(&be);
@@ -192,8 +199,9 @@ static void run_round(struct vhu_dev *d, unsigned round)
 		if (vhu_poll(d, 1000, on_done, NULL) < 0)
 			break;
 	}
-	printf("round %u: killed with %u of %u completed in the used ring, %u marked in "
-	       "flight in the shared buffer\n", round, before, NOPS, marked);
+	printf("round %u: killed%s with %u of %u completed in the used ring, %u marked in "
+	       "flight in the shared buffer\n", round, round == ROUNDS - 1 ? " twice" : "",
+	       before, NOPS, marked);
 	check_round(d, round);
 	check_content(d, round);
 }

@@ -110,7 +110,8 @@ static uint64_t wanted_features(const struct vhu_dev *d)
 	return w;
 }
 
-/* GET/SET features and protocol features, queue count, SET_OWNER. */
+/* GET_FEATURES, GET/SET protocol features, queue count, SET_OWNER: QEMU's
+ * order at connect.  d->acked is what vhu_set_features() will send. */
 int vhu_negotiate(struct vhu_dev *d)
 {
 	uint64_t want_proto = 1ull << VHU_PF_MQ | 1ull << VHU_PF_CONFIG;
@@ -149,6 +150,12 @@ int vhu_negotiate(struct vhu_dev *d)
 	if (r < 0)
 		return r;
 	d->acked = d->features & wanted_features(d);
+	return 0;
+}
+
+/* Sent at device start, after the inflight buffer, as QEMU does. */
+int vhu_set_features(struct vhu_dev *d)
+{
 	return vhu_set_u64(d, VHU_SET_FEATURES, d->acked);
 }
 
@@ -374,7 +381,11 @@ int vhu_start_queues(struct vhu_dev *d, int restart)
 	return 0;
 }
 
-/* The whole QEMU-like bring-up on a fresh device. */
+/*
+ * The whole bring-up on a fresh device, in QEMU 7.2's order: connect
+ * (features, protocol features, queue count, owner, config), then start
+ * (inflight buffer, SET_FEATURES, memory table, vrings, enable).
+ */
 int vhu_setup(struct vhu_dev *d, const char *path, int timeout_ms)
 {
 	int r = vhu_dev_open(d, path, timeout_ms);
@@ -388,6 +399,8 @@ int vhu_setup(struct vhu_dev *d, const char *path, int timeout_ms)
 		if (r == 0)
 			r = vhu_inflight_set(d);
 	}
+	if (r == 0)
+		r = vhu_set_features(d);
 	if (r == 0)
 		r = vhu_set_mem_table(d);
 	if (r == 0)

@@ -286,6 +286,7 @@ void vhu_opts_defaults(struct vhu_opts *o);
 int vhu_dev_init(struct vhu_dev *d, const struct vhu_opts *o, unsigned nq);
 int vhu_dev_open(struct vhu_dev *d, const char *path, int timeout_ms);
 int vhu_negotiate(struct vhu_dev *d);
+int vhu_set_features(struct vhu_dev *d);
 int vhu_get_config(struct vhu_dev *d);
 int vhu_inflight_get(struct vhu_dev *d);
 int vhu_inflight_set(struct vhu_dev *d);

@@ -63,9 +63,12 @@ static int build(struct client_opts *c, uint8_t *wire, size_t *wlen)
 	const char *p = strchr(c->msg, ',');
 	size_t plen = 0;
 
+	uint32_t req;
+
 	memset(m, 0, sizeof(*m));
-	if (parse_req(c->msg, &m->request) < 0)
+	if (parse_req(c->msg, &req) < 0)
 		return -1;
+	m->request = req;
 	if (c->payload && parse_hex(c->payload, m->u.raw, sizeof(m->u.raw), &plen) < 0)
 		return -1;
 	m->size = plen;
