@@ -36,6 +36,15 @@ static void f_q200(struct vhu_dev *d, struct vhu_msg *m)
 	m->u.state.num = 256;
 }
 
+/* the back-end runs one queue: index 1 is just past the last */
+static void f_q1(struct vhu_dev *d, struct vhu_msg *m)
+{
+	m->u.state.index = 1;
+	m->u.state.num = 256;
+}
+
+static void f_u64_1(struct vhu_dev *d, struct vhu_msg *m) { m->u.u64 = 1; }
+
 static void f_num0(struct vhu_dev *d, struct vhu_msg *m) { m->u.state.num = 0; }
 static void f_num3(struct vhu_dev *d, struct vhu_msg *m) { m->u.state.num = 3; }
 static void f_num64k(struct vhu_dev *d, struct vhu_msg *m) { m->u.state.num = 65536; }
@@ -150,6 +159,9 @@ static const struct msg_case msg_cases[] = {
 	{ "msg: SET_MEM_TABLE region size 0", NEGOTIATED, VHU_SET_MEM_TABLE, 8 + 32, -1, 0, 1, f_mem_zero, 1, 0 },
 	{ "msg: SET_MEM_TABLE mmap offset 1 TiB", NEGOTIATED, VHU_SET_MEM_TABLE, 8 + 32, -1, 0, 1, f_mem_off, 1, 0 },
 	{ "msg: SET_VRING_NUM queue 200", NEGOTIATED, VHU_SET_VRING_NUM, 8, -1, 0, 0, f_q200, 1, 0 },
+	{ "msg: SET_VRING_NUM queue 1 of 1", NEGOTIATED, VHU_SET_VRING_NUM, 8, -1, 0, 0, f_q1, 1, 0 },
+	{ "msg: SET_VRING_KICK queue 1 of 1", NEGOTIATED, VHU_SET_VRING_KICK, 8, -1, 1, 0, f_u64_1, 1, 0 },
+	{ "msg: SET_VRING_ENABLE queue 1 of 1", READY, VHU_SET_VRING_ENABLE, 8, -1, 0, 0, f_q1, 1, 0 },
 	{ "msg: SET_VRING_NUM num 0", NEGOTIATED, VHU_SET_VRING_NUM, 8, -1, 0, 0, f_num0, 1, 0 },
 	{ "msg: SET_VRING_NUM num 3", NEGOTIATED, VHU_SET_VRING_NUM, 8, -1, 0, 0, f_num3, 1, 0 },
 	{ "msg: SET_VRING_NUM num 65536", NEGOTIATED, VHU_SET_VRING_NUM, 8, -1, 0, 0, f_num64k, 1, 0 },

@@ -333,6 +333,7 @@ void vhu_pattern(void *buf, uint32_t len, uint64_t seed);
  * returns the number of failures; 'nq' queues are used. */
 int vhu_check_rw(struct vhu_dev *d, uint64_t seed);
 int vhu_check_flush(struct vhu_dev *d);
+int vhu_check_sg(struct vhu_dev *d);
 int vhu_check_zeroes(struct vhu_dev *d, uint32_t type);
 int vhu_check_get_id(struct vhu_dev *d, char id[VIRTIO_BLK_ID_BYTES + 1]);
 int vhu_check_all(struct vhu_dev *d, int verbose);
