@@ -12,7 +12,7 @@ $(BENCH_SCHED): %: %.o $(SCHED_SIM_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ -lm -o $@
 
 # make bench-sched-e2e: the same evaluation end to end (test guest under
-# QEMU on antfarm-blk --hdd-model, then the /dev/shm check); ~5 min under
+# QEMU on antfarm-blk --hdd-model, then the /dev/shm check); ~10 min under
 # tcg.  E2E_ARGS='--quick' for one point; see bench/sched/e2e.py.
 bench-sched-e2e: $(BUILD)/antfarm-blk $(GUEST_ELF) $(VHU_CLIENT)
 	$(Q)ANTFARM_BUILD=$(BUILD) python3 bench/sched/e2e.py $(E2E_ARGS)
