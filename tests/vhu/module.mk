@@ -5,7 +5,7 @@ VHU_CLIENT   := $(BUILD)/tests/vhu-client
 VHU_CLIENT_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu_client.o vhu_bench.o vhu_raw.o)
 VHU_TESTS    := $(addprefix $(BUILD)/tests/vhu/,test-qsd test-blk test-hostile test-restart)
 
-TEST_PROGS += $(VHU_TESTS)
+TEST_PROGS += $(VHU_TESTS) tests/vhu/asan.sh
 build-all: $(VHU_CLIENT)
 
 $(VHU_CLIENT): $(VHU_CLIENT_OBJS) $(VHU_LIB_OBJS)
