@@ -8,5 +8,6 @@
 extern struct vhu_backend hostile_be;
 void run_msg_cases(void);
 void hostile_ensure_backend(void);
+void run_fuzz_cases(void);
 
 #endif

@@ -16,4 +16,4 @@ $(BUILD)/tests/vhu/test-%: $(BUILD)/tests/vhu/test_%.o $(VHU_LIB_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 .SECONDARY: $(VHU_TESTS:$(BUILD)/tests/vhu/test-%=$(BUILD)/tests/vhu/test_%.o)
-$(BUILD)/tests/vhu/test-hostile: $(BUILD)/tests/vhu/hostile_msg.o
+$(BUILD)/tests/vhu/test-hostile: $(BUILD)/tests/vhu/hostile_msg.o $(BUILD)/tests/vhu/hostile_fuzz.o

@@ -567,6 +567,7 @@ int main(void)
 	run_region_past_eof(0);
 	run_region_past_eof(1);
 	run_msg_cases();
+	run_fuzz_cases();
 	vhu_backend_stop(&hostile_be);
 	return test_exit(kind == VHU_QSD ? "hostile inputs vs qemu-storage-daemon"
 					 : "hostile inputs vs antfarm-blk");
