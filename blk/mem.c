@@ -5,10 +5,12 @@
  * that references it lets go (reference count), so in-flight I/O never
  * writes into an unmapped range.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include "vub.h"
 #include "vhost_msg.h"
 
@@ -47,6 +49,28 @@ static void mem_unmap(struct vub_mem *m)
 	free(m);
 }
 
+/*
+ * A shared mapping past the end of its file faults with SIGBUS on first
+ * touch, so the region must lie inside the file.  A front-end that shrinks
+ * the file later could still do that; QEMU's memfd backend seals against
+ * shrinking (seal=on, its default), and we add the seal where we can.
+ */
+static const char *check_backing(int fd, uint64_t len)
+{
+	struct stat st;
+	int seals;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return "memory region fd is not a regular file or memfd";
+	if ((uint64_t)st.st_size < len)
+		return "memory region extends past the end of its file";
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals >= 0 && !(seals & F_SEAL_SHRINK) &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
+		log_debug("memory fd cannot be sealed against shrinking");
+	return NULL;
+}
+
 struct vub_mem *vub_mem_map(const struct vhost_user_region *regs, uint32_t n,
 			    const int *fds, const char **why)
 {
@@ -72,9 +96,15 @@ struct vub_mem *vub_mem_map(const struct vhost_user_region *regs, uint32_t n,
 	for (uint32_t i = 0; i < n; i++) {
 		struct vub_region *r = &m->r[i];
 		size_t len = r->mmap_offset + r->size;
-		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			       fds[i], 0);
+		void *p;
 
+		*why = check_backing(fds[i], len);
+		if (*why) {
+			m->nregions = i;
+			mem_unmap(m);
+			return NULL;
+		}
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fds[i], 0);
 		if (p == MAP_FAILED) {
 			*why = "mmap of a memory region failed";
 			m->nregions = i;

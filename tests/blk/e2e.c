@@ -172,6 +172,19 @@ static void test_hostile_msgs(void)
 	hostile_msg("region without fd", 5, 1, &mt, 8 + 32, NULL, 0);
 	mt.r[1] = 4096;	/* size; fd /dev/null cannot be mapped shared */
 	hostile_msg("unmappable region", 5, 1, &mt, 8 + 32, &fd, 1);
+	{
+		/* mapping past the end of a file would SIGBUS on first touch */
+		int small = memfd_create("small", MFD_CLOEXEC);
+
+		CHECK(small >= 0 && ftruncate(small, 4096) == 0, "memfd");
+		mt.r[1] = 1 << 20;
+		hostile_msg("region larger than its memfd", 5, 1, &mt, 8 + 32, &small, 1);
+		mt.r[1] = 4096;
+		mt.r[3] = 1ull << 40;	/* mmap offset */
+		hostile_msg("mmap offset past the end of its memfd", 5, 1, &mt, 8 + 32, &small, 1);
+		mt.r[3] = 0;
+		close(small);
+	}
 	hostile_msg("ring index beyond num-queues", 18, 1, st, 8, NULL, 0);
 	st[0] = 0;
 	st[1] = 100;
