@@ -269,6 +269,11 @@ struct vhu_dev {
 	int verbose;
 };
 
+static inline int vhu_vq_indirect(const struct vhu_vq *vq)
+{
+	return has_feature(vq->dev->acked, VIRTIO_F_INDIRECT_DESC);
+}
+
 /* Messages */
 int vhu_connect(const char *path, int timeout_ms);
 int vhu_send(int sock, const struct vhu_msg *m, const int *fds, int nfds);
