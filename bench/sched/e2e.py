@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """e2e.py: issue 5's scheduler evaluation, end to end, as far as this host allows.
 
-usage: e2e.py [--quick] [--window S] [--repeat N] [--only WORKLOAD]
+usage: e2e.py --table < output.jsonl
+       e2e.py [--quick] [--window S] [--repeat N] [--only WORKLOAD]
               [--procs 1,2,4,8] [--schedulers a,b] [--blocks N] [--think MS]
               [--no-shm] [--shm-seconds S] [--shm-repeat N]
 
@@ -39,7 +40,7 @@ Then the /dev/shm check: vhu-client bench (4 KiB random reads) against
 antfarm-blk without the HDD model on a file in /dev/shm, fifo vs
 anticipatory, interleaved, median IOPS of --shm-repeat runs.
 """
-import argparse, json, os, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 BUILD = os.environ.get("ANTFARM_BUILD", "build")
 BLK = os.path.join(BUILD, "antfarm-blk")
@@ -259,6 +260,7 @@ def point(args, sched, workload, procs, qname, accel):
     words = [f"workload={gw}", f"n={procs}", f"blocks={blocks}", f"think={args.think}",
              f"tick={args.tick}", "seed=1"]
     window = 0 if workload == "writer" else args.window
+    t_point = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="antfarm-e2e.") as tmp:
         be = Backend(tmp, sched, queues)
         try:
@@ -270,6 +272,8 @@ def point(args, sched, workload, procs, qname, accel):
             be.stop()
         m = guest_metrics(log, window)
     st = sched_stats(stats)
+    print(f"e2e: {sched} {workload} n={procs} {qname}: {time.monotonic() - t_point:.1f} s",
+          file=sys.stderr)
     ok = rc in (0, "stopped") and m["errors"] == 0 and m["verify_bad"] == 0
     return {
         "scheduler": sched, "workload": workload, "procs": procs, "queues": qname,
@@ -343,7 +347,56 @@ def shm_check(args):
             os.unlink(img)
 
 
+def cell(d):
+    return f"{d['mbps']:.2f} / {d['p99_ms']:.0f} / {d['fairness']:.2f}"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "-"
+
+
+def table(lines):
+    """Markdown tables and the issue-5 ratios from this script's output."""
+    pts = [json.loads(l) for l in lines if l.startswith("{")]
+    hdd = {(d["workload"], d["queues"], d["procs"], d["scheduler"]): d
+           for d in pts if d.get("disk_model") == "hdd"}
+    scheds = [s for s in SCHEDS if any(k[3] == s for k in hdd)]
+    print("MB/s / p99 ms / fairness (min/max per-process rate); hdd model, "
+          f"accel {pts[0].get('accel')}, no hints\n")
+    print("| workload | queues | procs | " + " | ".join(scheds) + " |")
+    print("|---|---|---|" + "---|" * len(scheds))
+    rows = sorted({k[:3] for k in hdd}, key=lambda k: (
+        ["seq-read", "rand-read", "writer"].index(k[0]), k[1] != "shared", k[2]))
+    for w, q, n in rows:
+        print(f"| {w} | {q} | {n} | " + " | ".join(
+            cell(hdd[(w, q, n, s)]) if (w, q, n, s) in hdd else "-" for s in scheds) + " |")
+    print("\nRatios of MB/s (seq-read rows with 2+ readers, rand-read rows)\n")
+    print("| workload | queues | procs | anticipatory/fifo | oracle/fifo | "
+          "anticipatory/oracle | anticipatory/idle-per-queue | oracle/idle-per-queue |")
+    print("|---|---|---|---|---|---|---|---|")
+    for w, q, n in rows:
+        if (w == "seq-read" and n < 2) or w == "writer":
+            continue
+        g = {s: hdd.get((w, q, n, s), {}).get("mbps") for s in SCHEDS}
+        print(f"| {w} | {q} | {n} | {ratio(g['anticipatory'], g['fifo'])} | "
+              f"{ratio(g['oracle'], g['fifo'])} | {ratio(g['anticipatory'], g['oracle'])} | "
+              f"{ratio(g['anticipatory'], g['idle-per-queue'])} | "
+              f"{ratio(g['oracle'], g['idle-per-queue'])} |")
+    shm = [d for d in pts if d.get("disk_model") == "shm"]
+    if shm:
+        print("\n/dev/shm file, no HDD model, vhu-client 4 KiB random reads, median IOPS\n")
+        print("| qd | fifo | anticipatory | anticipatory/fifo | anticipation enabled | runs fifo | runs anticipatory |")
+        print("|---|---|---|---|---|---|---|")
+        for qd in sorted({d["qd"] for d in shm}):
+            f = next(d for d in shm if d["qd"] == qd and d["scheduler"] == "fifo")
+            a = next(d for d in shm if d["qd"] == qd and d["scheduler"] == "anticipatory")
+            print(f"| {qd} | {f['iops']} | {a['iops']} | {ratio(a['iops'], f['iops'])} | "
+                  f"{a['antic_enabled']} (waits: {a['antic']}) | {f['iops_runs']} | {a['iops_runs']} |")
+
+
 def main():
+    if sys.argv[1:] == ["--table"]:
+        return table(sys.stdin.readlines())
     p = argparse.ArgumentParser(usage=argparse.SUPPRESS, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="one point per workload")
@@ -361,8 +414,20 @@ def main():
     p.add_argument("--shm-seconds", type=float, default=2)
     p.add_argument("--shm-repeat", type=int, default=5)
     a = p.parse_args()
+    # private copies: other builds relinking build/ mid-run must not change
+    # (or briefly remove) the binaries under test
+    global BLK, VHU
+    bins = tempfile.mkdtemp(prefix="antfarm-e2e-bin.")
+    try:
+        BLK = shutil.copy(BLK, bins)
+        VHU = shutil.copy(VHU, bins)
+        return run(a, [int(x) for x in a.procs.split(",")])
+    finally:
+        shutil.rmtree(bins, ignore_errors=True)
+
+
+def run(a, procs):
     accel = "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
-    procs = [int(x) for x in a.procs.split(",")]
     plan = [("seq-read", n, q) for q in QUEUES for n in procs]
     plan += [("rand-read", 4, q) for q in QUEUES]
     plan += [("writer", 2, "shared")]
