@@ -100,6 +100,7 @@ struct vub_dev {
 	const char *disk_path;
 	int disk_fd;
 	bool direct;
+	bool mem_file;			/* tmpfs: reads/writes done inline, see worker.c */
 	struct blk_disk disk;
 	uint32_t blk_size, phys_exp;
 	unsigned nqueues, max_qsize, nworkers;

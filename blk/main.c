@@ -18,6 +18,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include "dev.h"
@@ -39,6 +41,7 @@ struct mainloop {
 static int open_disk(struct vub_dev *d, const struct opts *o)
 {
 	struct stat st;
+	struct statfs sfs;
 	uint64_t size;
 	int flags = (o->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (o->direct ? O_DIRECT : 0);
 
@@ -65,6 +68,8 @@ static int open_disk(struct vub_dev *d, const struct opts *o)
 		log_warnx("%s: not a regular file or block device", o->disk);
 		return -1;
 	}
+	d->mem_file = S_ISREG(st.st_mode) && fstatfs(d->disk_fd, &sfs) == 0 &&
+		      sfs.f_type == TMPFS_MAGIC;
 	d->disk.capacity = size / BLK_SECTOR;
 	d->disk.ro = o->ro;
 	strncpy(d->disk.serial, o->serial ? o->serial : "antfarm-blk", sizeof(d->disk.serial));
