@@ -132,7 +132,7 @@ static void fuzz_chains(unsigned n)
 			vhu_publish(vq, 100);
 			vhu_kick(vq);
 			for (int k = 0; k < 5 && r->busy; k++)
-				vhu_poll(&d, 20, NULL, NULL);
+				vhu_poll(&d, 10, NULL, NULL);
 			CHECK(!(outside && !r->busy && *r->status == VIRTIO_BLK_S_OK),
 			      "random chain %u: OK for a chain outside guest memory", i);
 			out += outside;

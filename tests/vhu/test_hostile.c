@@ -443,7 +443,7 @@ static void run_chain_case(const struct chain_case *c)
 
 		vhu_publish(vq, head);
 		vhu_kick(vq);
-		int done = wait_head(&d, vq, head, 500);
+		int done = wait_head(&d, vq, head, 250);
 		uint8_t st = *r->status;
 
 		int err = st == VIRTIO_BLK_S_IOERR || st == VIRTIO_BLK_S_UNSUPP;
