@@ -93,9 +93,10 @@ class Backend:
         self.err = open(os.path.join(tmp, "blk.err"), "w+")
         self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err)
         if not wait_path(self.sock, self.p) or not wait_path(self.stats, self.p):
-            self.stop()
             self.err.seek(0)
-            raise RuntimeError("antfarm-blk did not start: " + self.err.read()[-500:])
+            why = self.err.read()[-500:]
+            self.stop()
+            raise RuntimeError("antfarm-blk did not start: " + why)
 
     def stop(self):
         if self.p.poll() is None:
