@@ -160,8 +160,12 @@ def run_guest(tmp, backend, cpus, queues, words, window_s, timeout):
         return rc, log
     finally:
         if g.poll() is None:
-            g.kill()
-            g.wait()
+            g.terminate()	# run-guest stops its QEMU on SIGTERM
+            try:
+                g.wait(20)
+            except subprocess.TimeoutExpired:
+                g.kill()
+                g.wait()
         out.seek(0)
         if rc not in (0, "stopped"):
             sys.stderr.write(out.read()[-2000:])
@@ -448,4 +452,6 @@ def run(a, procs):
 
 
 if __name__ == "__main__":
+    # SIGTERM (make, a timeout) unwinds like ^C: backends and guests stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     main()
