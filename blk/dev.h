@@ -84,6 +84,7 @@ struct vub_worker {
 	uint64_t armed_wake;
 	struct __kernel_timespec wake_ts;
 	unsigned submitted;		/* disk I/Os in io_uring */
+	unsigned rr;			/* per-queue schedulers: queue to offer the device first */
 	uint64_t exits[64];		/* exit hints for the scheduler (mu) */
 	unsigned n_exits;
 	uint64_t exits_dropped;

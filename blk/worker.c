@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <linux/falloc.h>
 #include <sys/eventfd.h>
+#include <limits.h>
 #include "dev.h"
 
 uint64_t (*vub_delay_hook)(void *ctx, const struct af_sched_req *r, uint64_t now);
@@ -233,35 +234,61 @@ static void arm_wake(struct vub_worker *w, uint64_t wake)
 	io_uring_sqe_set_data64(sqe, UD_TIMER);
 }
 
-static void dispatch_sched(struct vub_worker *w, void *s)
+/* Issues up to 'budget' requests from one scheduler instance while the
+ * device has room; returns how many. */
+static unsigned dispatch_sched(struct vub_worker *w, void *s, unsigned budget)
 {
 	const struct af_sched_ops *ops = w->dev->sched_ops;
 	uint32_t max = w->dev->sched_conf.max_inflight;
+	unsigned n = 0;
 
-	for (;;) {
+	while (n < budget) {
 		uint64_t now = vub_now_ns(), wake = 0;
 		struct af_sched_req *sr;
 
 		if (max && w->submitted >= max)
-			return;
+			break;
 		sr = ops->next(s, now, &wake);
 		if (!sr) {
 			if (wake)
 				arm_wake(w, wake);
-			return;
+			break;
 		}
 		dispatch_one(w, sr, now);
+		n++;
 	}
+	return n;
 }
 
+/*
+ * Per-queue schedulers share the device depth (max_inflight, 1 with the
+ * HDD model): offer it one request per queue in turn, starting after the
+ * queue served last, or queue 0 would keep a shallow device to itself.
+ */
 static void dispatch_all(struct vub_worker *w)
 {
+	unsigned got;
+
 	if (w->sched) {
-		dispatch_sched(w, w->sched);
+		dispatch_sched(w, w->sched, UINT_MAX);
 		return;
 	}
-	for (unsigned i = 0; i < w->nq; i++)
-		dispatch_sched(w, w->queues[i]->sched);
+	if (!w->dev->sched_conf.max_inflight) {
+		for (unsigned i = 0; i < w->nq; i++)
+			dispatch_sched(w, w->queues[i]->sched, UINT_MAX);
+		return;
+	}
+	do {
+		got = 0;
+		for (unsigned k = 0; k < w->nq; k++) {
+			unsigned i = (w->rr + k) % w->nq;
+
+			if (dispatch_sched(w, w->queues[i]->sched, 1)) {
+				got++;
+				w->rr = (i + 1) % w->nq;
+			}
+		}
+	} while (got);
 }
 
 /* ---- avail ring ---- */

@@ -40,3 +40,4 @@ $(BLK_ASAN): $(BLK_SRCS) $(wildcard blk/*.h include/*.h)
 build-all: $(BLK_ASAN)
 TEST_PROGS += tests/blk/asan-e2e.sh
 TEST_PROGS += tests/blk/cli.sh
+TEST_PROGS += tests/blk/hdd-share.sh
