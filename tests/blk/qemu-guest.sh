@@ -6,23 +6,10 @@
 #     new antfarm-blk on the same socket, QEMU reconnects, the inflight
 #     requests are resubmitted, and the guest finishes with no I/O error and
 #     every block verified.
-QEMU=${QEMU:-qemu-system-x86_64}
-B=${ANTFARM_BUILD:-build}
-BLK=$B/antfarm-blk
+TEST_NAME=blk-guest
+. "$(dirname "$0")/lib.sh"
 ELF=$B/tests/guest/guest.elf
-command -v "$QEMU" >/dev/null || { echo "no $QEMU"; exit 77; }
 [ -f "$ELF" ] || { echo "test guest not built ($ELF)"; exit 77; }
-dir=$(mktemp -d /tmp/antfarm-blk-guest.XXXXXX) || exit 1
-blk_pid=""; qemu_pid=""
-cleanup() {
-	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
-	[ -n "$blk_pid" ] && kill "$blk_pid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
 
 stop_backend() { # sig
 	[ -n "$blk_pid" ] && kill "-$1" "$blk_pid" 2>/dev/null && wait "$blk_pid" 2>/dev/null

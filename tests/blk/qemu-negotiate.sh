@@ -3,20 +3,8 @@
 # start-up succeeds (QEMU stays up, the backend saw it), a disconnect leaves
 # the backend serving the next QEMU, and a device with more queues than
 # --num-queues fails cleanly with QEMU's "maximum number of queues" error.
-QEMU=${QEMU:-qemu-system-x86_64}
-BLK=${ANTFARM_BUILD:-build}/antfarm-blk
-command -v "$QEMU" >/dev/null || { echo "no $QEMU"; exit 77; }
-dir=$(mktemp -d /tmp/antfarm-blk-qemu.XXXXXX) || exit 1
-blk_pid=""; qemu_pid=""
-cleanup() {
-	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
-	[ -n "$blk_pid" ] && kill "$blk_pid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+TEST_NAME=blk-qemu
+. "$(dirname "$0")/lib.sh"
 
 truncate -s 64M "$dir/disk.img"
 "$BLK" --socket "$dir/blk.sock" --disk "$dir/disk.img" --num-queues 2 -vv \
