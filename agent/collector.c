@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -466,11 +467,60 @@ int af_collector_prog_attached(const struct af_collector *c, const char *tp)
 	return 0;
 }
 
+/* A vCPU's current address space, for the intervals not yet in run_ns. */
+struct cur_load {
+	struct af_vcpu_key k;
+	struct af_vcpu_val v;
+};
+
 struct walk_ctx {
 	af_proc_cb proc_cb;
 	af_vm_cb vm_cb;
 	void *ctx;
+	struct cur_load *loads;
+	size_t nloads, cap;
+	uint64_t now;
 };
+
+static int load_entry(void *ctx, const void *key, void *val)
+{
+	struct walk_ctx *w = ctx;
+	const struct af_vcpu_val *v = val;
+
+	if (!v->cur_as)
+		return -1;
+	if (w->nloads == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct cur_load *n = realloc(w->loads, cap * sizeof(*n));
+
+		if (!n)
+			return 1;	/* stop: cpu_ns falls back to run_ns */
+		w->loads = n;
+		w->cap = cap;
+	}
+	memcpy(&w->loads[w->nloads].k, key, sizeof(struct af_vcpu_key));
+	w->loads[w->nloads++].v = *v;
+	return 0;
+}
+
+/* run_ns is charged at switches; add what every vCPU that has this process
+ * loaded has run of it since. */
+static void add_running(const struct walk_ctx *w, const struct af_as_key *k,
+			struct af_proc_info *p)
+{
+	p->cpu_ns = p->run_ns;
+	if (!p->live)
+		return;
+	for (size_t i = 0; i < w->nloads; i++) {
+		const struct cur_load *l = &w->loads[i];
+
+		if (l->k.vm_key != k->vm_key || l->v.cur_as != k->as || l->v.cur_gen != p->gen)
+			continue;
+		p->running++;
+		if (w->now > l->v.since_ns)
+			p->cpu_ns += w->now - l->v.since_ns;
+	}
+}
 
 static int proc_entry(void *ctx, const void *key, void *val)
 {
@@ -483,7 +533,10 @@ static int proc_entry(void *ctx, const void *key, void *val)
 		.switches = v->switches, .last_vcpu = v->last_vcpu, .live = v->live,
 		.exit_reason = v->reason, .flags = v->flags,
 	};
-	int r = w->proc_cb(w->ctx, &p);
+	int r;
+
+	add_running(w, k, &p);
+	r = w->proc_cb(w->ctx, &p);
 
 	return r != 0;
 }
@@ -506,13 +559,29 @@ static int vm_entry(void *ctx, const void *key, void *val)
 	return r != 0;
 }
 
+int af_collector_foreach_proc_at(struct af_collector *c, uint64_t now_ns,
+				 af_proc_cb cb, void *ctx)
+{
+	struct walk_ctx w = { .proc_cb = cb, .ctx = ctx, .now = now_ns };
+	struct af_vcpu_val vc;
+	struct af_as_val v;
+	int n;
+
+	map_walk(bpf_map__fd(c->skel->maps.vcpus), sizeof(struct af_vcpu_key), &vc,
+		 load_entry, &w);
+	n = map_walk(bpf_map__fd(c->skel->maps.procs), sizeof(struct af_as_key), &v,
+		     proc_entry, &w);
+	free(w.loads);
+	return n;
+}
+
 int af_collector_foreach_proc(struct af_collector *c, af_proc_cb cb, void *ctx)
 {
-	struct walk_ctx w = { .proc_cb = cb, .ctx = ctx };
-	struct af_as_val v;
+	struct timespec ts;
 
-	return map_walk(bpf_map__fd(c->skel->maps.procs), sizeof(struct af_as_key), &v,
-			proc_entry, &w);
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns's clock */
+	return af_collector_foreach_proc_at(c, ts.tv_sec * 1000000000ull + ts.tv_nsec,
+					    cb, ctx);
 }
 
 int af_collector_foreach_vm(struct af_collector *c, af_vm_cb cb, void *ctx)

@@ -68,9 +68,15 @@ struct af_proc_info {
 	uint32_t live;			/* 1 live, 0 exited */
 	uint16_t exit_reason;
 	uint16_t flags;
+	uint32_t running;		/* vCPUs it is loaded on right now */
+	uint64_t cpu_ns;		/* run_ns plus the intervals under way on those
+					 * vCPUs, up to the walk's 'now' */
 };
 typedef int (*af_proc_cb)(void *ctx, const struct af_proc_info *p);
 int af_collector_foreach_proc(struct af_collector *c, af_proc_cb cb, void *ctx);
+/* The same with cpu_ns computed at now_ns (CLOCK_MONOTONIC), for tests. */
+int af_collector_foreach_proc_at(struct af_collector *c, uint64_t now_ns,
+				 af_proc_cb cb, void *ctx);
 
 struct af_vm_info {
 	uint64_t vm_key;

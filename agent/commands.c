@@ -41,6 +41,9 @@ static int ps_one(void *ctx, const struct af_proc_info *p)
 	kv_u64(b, "first_ns", p->first_ns);
 	kv_u64(b, "last_ns", p->last_ns);
 	kv_u64(b, "run_ns", p->run_ns);
+	kv_u64(b, "cpu_ns", p->cpu_ns);		/* run_ns + the interval under way */
+	if (p->running)
+		kv_u64(b, "running", p->running);
 	kv_u64(b, "switches", p->switches);
 	if (p->last_vcpu != AF_VCPU_NONE)
 		kv_u64(b, "last_vcpu", p->last_vcpu);

@@ -257,7 +257,8 @@ static void ps_keep(const struct json_obj *o)
 	p->vm = json_get_u64(o, "vm", 0);
 	p->gen = json_get_u64(o, "gen", 0);
 	p->first_ns = json_get_u64(o, "first_ns", 0);
-	p->run_ns = json_get_u64(o, "run_ns", 0);
+	/* cpu_ns includes the interval under way on a vCPU (newer agents) */
+	p->run_ns = json_get_u64(o, "cpu_ns", json_get_u64(o, "run_ns", 0));
 	p->switches = json_get_u64(o, "switches", 0);
 	p->has_vcpu = json_get(o, "last_vcpu") != NULL;
 	p->last_vcpu = json_get_u64(o, "last_vcpu", 0);

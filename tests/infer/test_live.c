@@ -116,6 +116,15 @@ static struct af_proc_info proc(struct af_collector *c, uint64_t as)
 	return s.p;
 }
 
+static struct af_proc_info proc_at(struct af_collector *c, uint64_t as, uint64_t now)
+{
+	struct pstate s = { .as = as };
+
+	af_collector_foreach_proc_at(c, now, find_proc, &s);
+	CHECK(s.found, "process %llx in map", (unsigned long long)as);
+	return s.p;
+}
+
 struct pcount { uint64_t vm; int n; };
 
 static int count_proc(void *ctx, const struct af_proc_info *p)
@@ -205,8 +214,16 @@ static void test_attach_and_sequence(void)
 	CHECK(p.live && p.gen == 1 && p.switches == 3 && p.run_ns == 300 + 100,
 	      "9000: live %u gen %u switches %llu run %llu", p.live, p.gen,
 	      (unsigned long long)p.switches, (unsigned long long)p.run_ns);
-	p = proc(c, 0x5000);
-	CHECK(p.live && p.gen == 2 && p.switches == 1 && p.run_ns == 0, "5000 gen 2");
+	/* at 2000: 9000 has run on vCPU 1 since 650, 5000/2 on vCPU 0 since 1300 */
+	p = proc_at(c, 0x9000, 2000);
+	CHECK(p.running == 1 && p.cpu_ns == 400 + 1350, "9000 cpu_ns %llu running %u",
+	      (unsigned long long)p.cpu_ns, p.running);
+	p = proc_at(c, 0x5000, 2000);
+	CHECK(p.running == 1 && p.cpu_ns == 700, "5000/2 cpu_ns %llu", (unsigned long long)p.cpu_ns);
+	p = proc_at(c, 0xa000, 2000);
+	CHECK(p.running == 0 && p.cpu_ns == p.run_ns && p.run_ns == 200,
+	      "a000 switched out: cpu_ns %llu run_ns %llu", (unsigned long long)p.cpu_ns,
+	      (unsigned long long)p.run_ns);
 	af_collector_foreach_vm(c, count_vm, &v);
 	CHECK(v.live_procs == 3 && v.nvcpus == 2 && v.vm_pid == PID &&
 	      v.fidelity == AF_FID_FULL, "vm: live %u vcpus %u fid %u", v.live_procs,
