@@ -64,7 +64,13 @@ struct vub_queue {
 	uint64_t kick_buf;
 	void *sched;			/* per-queue scheduler instance */
 	struct vub_qstats st;
-	uint64_t hint_proc;		/* latest NOTIFY hint (atomic) */
+	/* process tags from hints (worker; see hint_hold in worker.c) */
+	uint64_t kick_ts;		/* CLOCK_MONOTONIC of the last kick read */
+	uint64_t win_lo, win_hi;	/* doorbell writes of the unresolved kicks */
+	uint64_t hold_until;		/* give up waiting for their hint then */
+	bool kick_unresolved, holding;
+	uint64_t batch_proc;		/* tag of the requests taken now */
+	unsigned batch_n;		/* requests tagged with it */
 };
 
 struct vub_worker {
@@ -109,6 +115,7 @@ struct vub_dev {
 	struct af_sched_conf sched_conf;
 	bool oracle_ioprio;
 	unsigned poll_us;		/* bounded avail-ring polling before sleeping */
+	uint64_t hint_wait_ns;		/* --hint-wait-us */
 	/* connection */
 	int conn;
 	pid_t peer_pid;
@@ -136,6 +143,8 @@ void worker_stop(struct vub_worker *w);
 void worker_pause(struct vub_worker *w);
 void worker_resume(struct vub_worker *w);
 void worker_post_exit(struct vub_worker *w, uint64_t proc);
+/* Wakes the worker (its control eventfd), e.g. when a hint it waits for came. */
+void worker_poke(struct vub_worker *w);
 /* Waits until the queue has nothing in flight; false on timeout. */
 bool worker_drain(struct vub_queue *q, int timeout_ms);
 

@@ -7,18 +7,52 @@
 #ifndef ANTFARM_BLK_HINTS_H
 #define ANTFARM_BLK_HINTS_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
 
 #define VUB_HINT_CONNS 8
+#define VUB_HINT_HIST  64	/* NOTIFY hints kept per queue */
+#define VUB_HINT_LEARN 3	/* kick coincidences that make an address the doorbell */
+#define VUB_HINT_PROCS 32	/* per-process request counters in the stats */
 
 struct vub_dev;
+
+struct vub_hint_ent {
+	uint64_t ts, proc, addr;
+};
+
+/*
+ * Per queue, under vub_hints.mu: the main thread appends NOTIFY hints
+ * whose value is the queue index, the worker matches them to its kicks
+ * (worker.c, hint_resolve) and learns the doorbell address from them.
+ */
+struct vub_qhints {
+	struct vub_hint_ent ring[VUB_HINT_HIST];
+	uint64_t n;			/* hints appended; newest at ring[(n - 1) % HIST] */
+	uint64_t db_addr, cand_addr;	/* learned doorbell; candidate and its hits */
+	unsigned cand_hits;
+	bool learned;
+	bool waiting;			/* the worker holds requests for a hint */
+	uint64_t exact, held, late, unlearned, ignored;
+};
+
+struct vub_proc_count {
+	uint64_t proc, requests;
+};
 
 struct vub_hints {
 	int listen_fd;
 	int conns[VUB_HINT_CONNS];
 	uint64_t received, notify, create, exit, vm_exit;
 	uint64_t bad, other_vm, unmatched, refused;
+	/* shared with the workers */
+	pthread_mutex_t mu;
+	struct vub_qhints *q;		/* VUB_MAX_QUEUES entries; NULL without --hints */
+	int live;			/* agent connections (atomic) */
+	struct vub_proc_count procs[VUB_HINT_PROCS];	/* tagged requests (mu) */
+	uint64_t procs_other;
 };
 
 int hints_open(struct vub_hints *h, const char *path);
@@ -26,7 +60,14 @@ int hints_open(struct vub_hints *h, const char *path);
 int hints_accept(struct vub_hints *h);
 /* Reads one hint; false when the connection was closed (EOF or bad hint). */
 bool hints_read(struct vub_hints *h, struct vub_dev *d, int fd);
-void hints_json(const struct vub_hints *h, FILE *out);
+void hints_json(struct vub_hints *h, unsigned nqueues, FILE *out);
+/* Forgets every queue's hints and learned doorbell (new front-end, VM exit). */
+void hints_reset(struct vub_hints *h);
+/* Latest usable NOTIFY hint of queue qi (the learned doorbell's once
+ * known); AF_PROC_UNKNOWN when none.  Caller holds h->mu. */
+uint64_t hints_latest(struct vub_hints *h, unsigned qi);
+/* Counts n requests tagged proc.  Caller holds h->mu. */
+void hints_count_proc(struct vub_hints *h, uint64_t proc, unsigned n);
 void hints_close(struct vub_hints *h);
 
 #endif

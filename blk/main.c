@@ -145,6 +145,7 @@ static int setup_dev(struct vub_dev *d, const struct opts *o)
 	d->nqueues = o->nqueues;
 	d->max_qsize = o->qsize;
 	d->poll_us = o->poll_us;
+	d->hint_wait_ns = (uint64_t)o->hint_wait_us * 1000;
 	d->oracle_ioprio = o->oracle || !strcmp(d->sched_ops->name, "oracle");
 	d->direct = o->direct;
 	d->wce = 1;
@@ -308,6 +309,7 @@ static void conn_close(struct mainloop *m)
 	d->conn = -1;
 	vub_conn_reset(d);
 	d->peer_pid = 0;
+	hints_reset(d->hints);	/* the next front-end is another VM */
 	if (m->listen_fd >= 0)
 		ep_add(m, m->listen_fd, EV_LISTEN);
 	log_info("front-end disconnected; waiting for the next one");
@@ -432,7 +434,7 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1 };
+	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1, .hint_wait_us = 1000 };
 	struct vub_dev d = { .conn = -1, .disk_fd = -1 };
 	struct mainloop m = { .d = &d, .ep = -1, .listen_fd = -1, .stats_fd = -1,
 			      .hints = { .listen_fd = -1 } };

@@ -16,7 +16,7 @@ static void usage(FILE *out)
 "SYNOPSIS\n"
 "    antfarm-blk --socket PATH --disk FILE [--num-queues N] [--direct] [--read-only]\n"
 "                [--queue-size N] [--stats-socket PATH] [--scheduler NAME] [--hints PATH]\n"
-"                [--oracle-ioprio] [--serial ID] [-v] [--help]\n"
+"                [--hint-wait-us N] [--oracle-ioprio] [--serial ID] [-v] [--help]\n"
 "    antfarm-blk --print-capabilities\n\n"
 "DESCRIPTION\n"
 "    Serves FILE (a regular file or block device) as a virtio-blk disk to one\n"
@@ -37,6 +37,9 @@ static void usage(FILE *out)
 "                           scheduler's, the hints', then the socket closes\n"
 "    --scheduler NAME       scheduling stage (default fifo; see below)\n"
 "    --hints PATH           SOCK_SEQPACKET socket for antfarm-agent's process hints\n"
+"    --hint-wait-us N       after a kick, hold the queue's new requests up to N us\n"
+"                           (0-10000000, default 1000) for the NOTIFY hint written\n"
+"                           before it; then tag them with the latest hint (\"late\")\n"
 "    --sched-opt KEY=VALUE  scheduler tunable (repeatable): window_us,\n"
 "                           read_expire_ms, write_expire_ms, max_antic, max_inflight\n"
 "    --oracle-ioprio        take the process key from the request header's ioprio\n"
@@ -78,7 +81,7 @@ int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_SOCKET = 256, OPT_FD, OPT_DISK, OPT_NQ, OPT_DIRECT, OPT_RO, OPT_QSIZE, OPT_STATS, OPT_SCHED,
-	       OPT_HINTS, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD,
+	       OPT_HINTS, OPT_HINT_WAIT, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD,
 	       OPT_POLL };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -93,6 +96,7 @@ int parse_args(int argc, char **argv, struct opts *o)
 		{ "stats-socket", required_argument, NULL, OPT_STATS },
 		{ "scheduler", required_argument, NULL, OPT_SCHED },
 		{ "hints", required_argument, NULL, OPT_HINTS },
+		{ "hint-wait-us", required_argument, NULL, OPT_HINT_WAIT },
 		{ "oracle-ioprio", no_argument, NULL, OPT_ORACLE },
 		{ "sched-opt", required_argument, NULL, OPT_SCHED_OPT },
 		{ "hdd-model", no_argument, NULL, OPT_HDD },
@@ -128,6 +132,10 @@ int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_STATS: o->stats = optarg; break;
 		case OPT_SCHED: o->sched = optarg; break;
 		case OPT_HINTS: o->hints = optarg; break;
+		case OPT_HINT_WAIT:
+			if (parse_uint(optarg, 0, 10000000, &o->hint_wait_us) < 0)
+				goto bad;
+			break;
 		case OPT_ORACLE: o->oracle = true; break;
 		case OPT_HDD: o->hdd = true; break;
 		case OPT_POLL:

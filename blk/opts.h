@@ -11,6 +11,7 @@ struct opts {
 	unsigned n_sched_opts;
 	bool hdd;
 	unsigned poll_us;
+	unsigned hint_wait_us;
 	unsigned nqueues, qsize;
 	int listen_fd;
 	bool direct, ro, oracle;

@@ -29,7 +29,7 @@ static void sched_report(struct vub_dev *d, FILE *out)
 		worker_resume(&d->w[i]);
 }
 
-void stats_report(struct vub_dev *d, const struct vub_hints *h, FILE *out)
+void stats_report(struct vub_dev *d, struct vub_hints *h, FILE *out)
 {
 	fprintf(out, "{\"type\":\"device\",\"disk\":\"%s\",\"sectors\":%llu,\"queues\":%u,"
 		"\"threads\":%u,\"scheduler\":\"%s\",\"connected\":%s,\"features\":%llu,"
@@ -44,7 +44,7 @@ void stats_report(struct vub_dev *d, const struct vub_hints *h, FILE *out)
 		fputc('\n', out);
 	}
 	sched_report(d, out);
-	hints_json(h, out);
+	hints_json(h, d->nqueues, out);
 	fputc('\n', out);
 }
 

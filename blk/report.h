@@ -10,7 +10,7 @@ struct vub_hints;
 
 /* JSON lines: device, one per queue, one per scheduler instance, hints.
  * Pauses the workers briefly to read the schedulers' state. */
-void stats_report(struct vub_dev *d, const struct vub_hints *h, FILE *out);
+void stats_report(struct vub_dev *d, struct vub_hints *h, FILE *out);
 /* Once a second: per-queue IOPS over the last second. */
 void stats_tick(struct vub_dev *d);
 

@@ -33,7 +33,7 @@ int worker_start(struct vub_worker *w)
 	return err;
 }
 
-static void poke(struct vub_worker *w)
+void worker_poke(struct vub_worker *w)
 {
 	uint64_t one = 1;
 
@@ -47,7 +47,7 @@ void worker_stop(struct vub_worker *w)
 	__atomic_store_n(&w->exit_req, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	poke(w);
+	worker_poke(w);
 	pthread_join(w->th, NULL);
 	close(w->ctl_efd);
 }
@@ -57,7 +57,7 @@ void worker_pause(struct vub_worker *w)
 	pthread_mutex_lock(&w->mu);
 	__atomic_store_n(&w->pause_req, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&w->mu);
-	poke(w);
+	worker_poke(w);
 	pthread_mutex_lock(&w->mu);
 	while (!w->paused)
 		pthread_cond_wait(&w->cv, &w->mu);
@@ -80,7 +80,7 @@ void worker_post_exit(struct vub_worker *w, uint64_t proc)
 	else
 		w->exits_dropped++;
 	pthread_mutex_unlock(&w->mu);
-	poke(w);
+	worker_poke(w);
 }
 
 bool worker_drain(struct vub_queue *q, int timeout_ms)

@@ -29,6 +29,8 @@ expect "bad option or value" --socket "$dir/s" --disk "$dir/disk.img" --num-queu
 expect "bad option or value" --socket "$dir/s" --disk "$dir/disk.img" --num-queues 65
 expect "bad option or value" --socket "$dir/s" --disk "$dir/disk.img" --queue-size 100
 expect "bad option or value" --socket "$dir/s" --disk "$dir/disk.img" --bogus
+expect "bad option or value" --socket "$dir/s" --disk "$dir/disk.img" --hint-wait-us 10000001
+expect "bad option or value" --socket "$dir/s" --disk "$dir/disk.img" --hint-wait-us -1
 expect "bad --sched-opt" --socket "$dir/s" --disk "$dir/disk.img" --sched-opt window_us
 expect "bad --sched-opt" --socket "$dir/s" --disk "$dir/disk.img" --sched-opt nosuch=1
 exit $fail
