@@ -41,3 +41,14 @@ build-all: $(BLK_ASAN)
 TEST_PROGS += tests/blk/asan-e2e.sh
 TEST_PROGS += tests/blk/cli.sh
 TEST_PROGS += tests/blk/hdd-share.sh
+
+# exact hint tags: antfarm-agent + af-inject + antfarm-blk + the vhu front-end
+TEST_PROGS += $(BLKT_DIR)/hints-exact
+$(BUILD)/tests/blk/hints_exact.o: CFLAGS += -Itests/vhu
+# (tests/vhu/module.mk is read after this file: its VHU_LIB_OBJS is still empty)
+HINTS_VHU_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu.o vhu_ring.o vhu_msg.o vhu_check.o \
+		  backend.o testlib.o)
+$(BLKT_DIR)/hints-exact: $(BUILD)/tests/blk/hints_exact.o $(HINTS_VHU_OBJS) \
+		 | $(BUILD)/antfarm-blk
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
