@@ -44,7 +44,8 @@ pids="$pids $!"
 say "antfarm-agent: BPF on the KVM tracepoints, socket $d/agent.sock"
 "$B/antfarm-agent" -d --socket "$d/agent.sock" --blk-hints "$d/hints.sock" \
 	>"$d/agent.log" 2>&1 &
-pids="$pids $!"
+agent_pid=$!
+pids="$pids $agent_pid"
 for i in $(seq 50); do
 	[ -S "$d/agent.sock" ] && [ -S "$d/blk.sock" ] && break
 	sleep 0.1
@@ -83,8 +84,7 @@ sleep 0.5
 
 if [ $kvm = no ] && [ $rc -eq 0 ]; then
 	say "replaying the guest's log into the agent (no KVM here; see the note above)"
-	apid=$(echo $pids | awk '{print $2}')
-	python3 - "$d/guest.log" "${qpid:-1}" <<'PY' | "$B/tests/agent/af-inject" --pid "$apid" -
+	python3 - "$d/guest.log" "${qpid:-1}" <<'PY' | "$B/tests/agent/af-inject" --pid "$agent_pid" -
 import sys
 sys.path.insert(0, "tests/accuracy")
 import replay
