@@ -212,7 +212,7 @@ int BPF_PROG(af_emulate, struct kvm_vcpu *vcpu)
 	struct af_cr3_cache *c = bpf_map_lookup_elem(&cr3_cache, &zero);
 	struct af_cx cx;
 
-	if (c && c->raw == cr3 && c->vm_key == kvm && c->vcpu == id && c->seq == state_seq)
+	if (af_cr3_cached(c, cr3, kvm, id))
 		return 0;
 	/* L2 running (nested): its CR3s are not this VM's processes */
 	if (vcpu->arch.hflags & cfg_hf_guest_mask)

@@ -351,17 +351,23 @@ static AF_INLINE int af_cr3(struct af_cx *cx, __u64 raw)
 	return 1;
 }
 
+/* This CPU's cache says this vCPU still has this CR3 (nothing changed since). */
+static AF_INLINE int af_cr3_cached(const struct af_cr3_cache *c, __u64 raw, __u64 vm_key,
+				   __u32 vcpu)
+{
+	return c && c->raw == raw && c->vm_key == vm_key && c->vcpu == vcpu &&
+	       c->seq == state_seq;
+}
+
 /* Sampled path with the per-CPU cache: the common case (CR3 unchanged) is
  * one array lookup and three compares. */
 static AF_INLINE int af_cr3_sample(struct af_cx *cx, __u64 raw)
 {
 	__u32 zero = 0;
 	struct af_cr3_cache *c = AF_LOOKUP(cr3_cache, &zero);
-	__u64 seq = state_seq;
 	int ret;
 
-	if (c && c->raw == raw && c->vm_key == cx->vm_key && c->vcpu == cx->vcpu &&
-	    c->seq == seq)
+	if (af_cr3_cached(c, raw, cx->vm_key, cx->vcpu))
 		return 0;
 	if (!cx->ts)
 		cx->ts = AF_NOW();	/* only the slow path needs the time */
