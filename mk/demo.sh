@@ -31,8 +31,9 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
+# the launcher policy run-guest follows: KVM only where a VM can be created
 kvm=no
-if [ -c /dev/kvm ] && [ -w /dev/kvm ]; then kvm=yes; fi
+if python3 tests/lib/qemu.py accel 2>/dev/null | grep -q '^kvm '; then kvm=yes; fi
 
 say "antfarm-blk: serving $d/disk.img on $d/blk.sock"
 truncate -s 64M "$d/disk.img"
@@ -63,8 +64,9 @@ pids="$pids $!"
 if [ $kvm = no ]; then
 	cat <<EOF
 
-    NOTE: this host has no usable /dev/kvm (see dmesg: a kvm-pvm guest kernel
-    does not bind KVM), so the guest runs under QEMU's TCG emulator.  TCG does
+    NOTE: KVM does not work on this host (no VM can be created; see dmesg:
+    a kvm-pvm guest kernel does not bind KVM), so the guest runs under QEMU's
+    TCG emulator.  TCG does
     not go through KVM, so no KVM tracepoint fires while it runs.  After the
     run, the guest's own log is REPLAYED into the live agent as the
     observations a kvm_pvm host gives (tests/accuracy/replay.py through the

@@ -42,6 +42,9 @@ anticipatory, interleaved, median IOPS of --shm-repeat runs.
 """
 import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+import qemu as launcher  # noqa: E402  the accelerator run-guest will pick
+
 BUILD = os.environ.get("ANTFARM_BUILD", "build")
 BLK = os.path.join(BUILD, "antfarm-blk")
 VHU = os.path.join(BUILD, "tests", "vhu-client")
@@ -432,7 +435,7 @@ def main():
 
 
 def run(a, procs):
-    accel = "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+    accel = "kvm" if launcher.kvm_usable() else "tcg"
     plan = [("seq-read", n, q) for q in QUEUES for n in procs]
     plan += [("rand-read", 4, q) for q in QUEUES]
     plan += [("writer", 2, "shared")]
