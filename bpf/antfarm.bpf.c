@@ -29,6 +29,7 @@ const volatile __u32 cfg_svm_vmcb_off = 0;	/* offsetof(struct vcpu_svm, vmcb); 0
 volatile __u32 cfg_want_switch = 0;
 volatile __u64 cfg_idle_ns = 0;
 volatile __u64 cfg_keep_ns = 0;	/* exited processes are forgotten after this */
+volatile __u32 cfg_record = 0;	/* --record: copy every observation to the "obs" ring */
 
 __u64 state_seq = 0;	/* bumped by VM teardown: invalidates the per-CPU CR3 caches */
 __u64 ev_seq = 0;	/* af_event.seq */
@@ -114,6 +115,37 @@ struct {
 	__uint(max_entries, 8 << 20);	/* resized by the collector before load */
 } rb SEC(".maps");
 
+/* --record: the observations, as af_replay takes them (AF_REPLAY_NARGS u64) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} obs SEC(".maps");
+
+/* replay: root digests fed by AF_OBS_DIGEST, per (VM, gfn) */
+struct af_gfn_key {
+	__u64 vm_key;
+	__u64 gfn;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct af_gfn_key);
+	__type(value, __u64);
+} replay_digest SEC(".maps");
+
+/* one root page copied out of guest memory */
+struct af_page {
+	__u64 e[512];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct af_page);
+} page_buf SEC(".maps");
+
 #define AF_INLINE		inline __attribute__((always_inline))
 #define AF_LOOKUP(m, k)		bpf_map_lookup_elem(&m, k)
 #define AF_UPDATE(m, k, v)	bpf_map_update_elem(&m, k, v, BPF_ANY)
@@ -140,6 +172,106 @@ static AF_INLINE void af_vm_born(struct af_cx *cx)
 	bpf_map_update_elem(&vmm_pids, &cx->vm_pid, &cx->vm_key, BPF_ANY);
 }
 
+/* --record: one observation, in af_replay's argument layout.  Replayed
+ * observations are not recorded again. */
+static __noinline void af_record(struct af_cx *cx, __u64 kind, __u64 a, __u64 b, __u64 c)
+{
+	__u64 *r;
+
+	if (!cfg_record || cx->prog == AF_PROG_REPLAY)
+		return;
+	r = bpf_ringbuf_reserve(&obs, AF_REPLAY_NARGS * sizeof(__u64), 0);
+	if (!r) {
+		af_count_stat(AF_STAT_RECORD_LOST);
+		return;
+	}
+	r[0] = kind;
+	r[1] = cx->vm_key;
+	r[2] = cx->vm_pid;
+	r[3] = cx->vcpu;
+	r[4] = a;
+	r[5] = b;
+	r[6] = c;
+	r[7] = cx->ts;
+	bpf_ringbuf_submit(r, 0);
+}
+#define AF_RECORD(cx, kind, a, b, c)	af_record(cx, kind, a, b, c)
+
+static AF_INLINE void af_digest_fed(struct af_cx *cx, __u64 gfn, __u64 d)
+{
+	struct af_gfn_key k = { .vm_key = cx->vm_key, .gfn = gfn };
+
+	bpf_map_update_elem(&replay_digest, &k, &d, BPF_ANY);
+}
+
+/* Guest-physical frame -> address in the VMM's memory, through the VM's
+ * memslots (address space 0; the gfn rb-tree of 5.17+).  0 if not found. */
+static AF_INLINE __u64 af_gfn_hva(struct kvm *kvm, __u64 gfn)
+{
+	struct kvm_memslots *slots;
+	struct rb_node *n;
+	__u64 off;
+	int i, idx;
+
+	if (!bpf_core_field_exists(struct kvm_memslots, gfn_tree))
+		return 0;
+	slots = BPF_CORE_READ(kvm, memslots[0]);
+	if (!slots)
+		return 0;
+	idx = BPF_CORE_READ(slots, node_idx) & 1;
+	off = bpf_core_field_offset(struct kvm_memory_slot, gfn_node) +
+	      idx * bpf_core_type_size(struct rb_node);
+	n = BPF_CORE_READ(slots, gfn_tree.rb_node);
+	for (i = 0; i < 32 && n; i++) {
+		struct kvm_memory_slot *ms = (void *)n - off;
+		__u64 base = BPF_CORE_READ(ms, base_gfn), np = BPF_CORE_READ(ms, npages);
+
+		if (gfn < base)
+			n = BPF_CORE_READ(n, rb_left);
+		else if (gfn >= base + np)
+			n = BPF_CORE_READ(n, rb_right);
+		else
+			return BPF_CORE_READ(ms, userspace_addr) + ((gfn - base) << 12);
+	}
+	return 0;
+}
+
+/*
+ * AF_DIGEST_* of the root page at gfn: an FNV-1a hash of the present PML4
+ * entries with U/S set (with their index), read from the VMM's memory.
+ * Only a vCPU thread of the VM itself can read it (current->mm is the
+ * VMM's).  In replay, the digest the recording fed.
+ */
+static __noinline __u64 af_root_digest(struct af_cx *cx, __u64 gfn)
+{
+	struct af_gfn_key k = { .vm_key = cx->vm_key, .gfn = gfn };
+	__u64 hva, h = 0xcbf29ce484222325ull, d, *fed;
+	__u32 zero = 0, n = 0;
+	struct af_page *pg;
+	int i;
+
+	if (cx->prog == AF_PROG_REPLAY) {
+		fed = bpf_map_lookup_elem(&replay_digest, &k);
+		return fed ? *fed : 0;
+	}
+	pg = bpf_map_lookup_elem(&page_buf, &zero);
+	if (!pg || (bpf_get_current_pid_tgid() >> 32) != cx->vm_pid)
+		return 0;
+	hva = af_gfn_hva((struct kvm *)cx->vm_key, gfn);
+	if (!hva || bpf_probe_read_user(pg, sizeof(*pg), (void *)hva))
+		return 0;
+	/* branch-free, so the verifier walks the 512 entries once */
+	for (i = 0; i < 512; i++) {
+		__u64 e = pg->e[i], u = e & (e >> 2) & 1;	/* present and user */
+
+		h = (h ^ ((e ^ ((__u64)i << 52)) * u)) * (1 + u * (0x100000001b3ull - 1));
+		n += u;
+	}
+	d = AF_DIGEST_VALID | (n ? (__u32)(h ^ (h >> 32)) : AF_DIGEST_EMPTY);
+	af_record(cx, AF_OBS_DIGEST, gfn, d, 0);
+	return d;
+}
+
 #include "infer.h"
 
 #define PF_EXITING_BIT 0x4	/* include/linux/sched.h, stable */
@@ -159,7 +291,6 @@ static AF_INLINE void af_thread_note(struct kvm_vcpu *vcpu, __u32 prog)
 	__u64 id = bpf_get_current_pid_tgid(), kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
 	__u32 tid = (__u32)id, vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 	struct af_thread *t = bpf_map_lookup_elem(&threads, &tid), nt = {};
-	struct af_vm_val *vm;
 	struct af_cx cx;
 
 	if (t && t->vm_key == kvm && t->vcpu == vcpu_id) {
@@ -175,9 +306,7 @@ static AF_INLINE void af_thread_note(struct kvm_vcpu *vcpu, __u32 prog)
 	cx.vm_key = kvm;
 	cx.vm_pid = nt.vm_pid;
 	cx.vcpu = vcpu_id;
-	vm = af_vm_get(&cx);
-	if (vm)
-		af_vcpu_get(&cx, vm);
+	af_vcpu_seen(&cx);
 }
 
 static AF_INLINE struct af_thread *af_thread_get(struct af_cx *cx)

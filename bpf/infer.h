@@ -15,6 +15,11 @@
  *   af_count_drop(prog), af_count_event(type), af_next_seq(), af_vm_born(cx)
  *   AF_NOW()                   CLOCK_MONOTONIC ns (cx->ts == 0 means "read it when needed")
  *   af_count_stat(enum af_stat)
+ *   AF_RECORD(cx, kind, a, b, c)   an observation entering the state machine,
+ *                              in af_replay's terms (for --record; no-op in replay)
+ *   af_root_digest(cx, gfn)    AF_DIGEST_* of a root page (guest memory, or in
+ *                              replay the last AF_OBS_DIGEST fed for it)
+ *   af_digest_fed(cx, gfn, d)  replay: remember d as the digest of gfn
  *   cfg_want_switch, cfg_idle_ns, cfg_keep_ns, cfg_max_live, cfg_exit_mode,
  *   cfg_emulate_full, cfg_teardown_invisible   configuration
  *   maps: procs, vms, vcpus, cr3_cache (per-CPU, key 0), state_seq (global)
@@ -200,6 +205,60 @@ static AF_INLINE void af_as_exit(struct af_cx *cx, struct af_vm_val *vm, __u64 v
 	af_emit_proc(cx, AF_EV_EXIT, as, v);
 }
 
+/*
+ * Roots without a shadow page.  KVM write-protects a page only while it
+ * shadows it; when the guest writes its live root often enough (it grows
+ * or shrinks its top level, or tears the address space down while still
+ * loaded, as Linux does with lazy TLB), KVM zaps the root's shadow page
+ * while it is loaded.  A vCPU that runs guest code natively rebuilds it at
+ * once, but one that stays in emulated kernel code does not, and until the
+ * page is shadowed again nothing shows its teardown: a new process on the
+ * reused page would look like the old one loaded again.  So what the root
+ * holds is compared: read when the process leaves the vCPU, and again when
+ * KVM shadows the page next.
+ */
+
+/* 'old' leaves its vCPU while its root has no shadow page. */
+static AF_INLINE void af_unload_unshadowed(struct af_cx *cx, struct af_vm_val *vm, __u64 as,
+					   struct af_as_val *old)
+{
+	__u64 d = af_root_digest(cx, as >> 12);
+
+	if (!(d & AF_DIGEST_VALID)) {
+		af_count_stat(AF_STAT_DIGEST_FAIL);
+		old->state &= ~AF_ASS_DIGEST;
+		return;
+	}
+	if (d & AF_DIGEST_EMPTY) {
+		/* the user half is gone: torn down while loaded, where no zap showed it */
+		af_as_exit(cx, vm, cx->vm_key, as, old, AF_EXIT_ZAP);
+		return;
+	}
+	old->digest = AF_DIGEST_HASH(d);
+	old->state |= AF_ASS_DIGEST;
+}
+
+/* KVM shadows the root of live, unshadowed 'v' again: the same process
+ * loaded again, a rebuild under the running process, or a new process on
+ * the reused page (its root then holds something else). */
+static AF_INLINE void af_reshadow(struct af_cx *cx, struct af_vm_val *vm, __u64 as,
+				  struct af_as_val *v)
+{
+	__u16 st = v->state;
+	__u64 d;
+
+	v->state = 0;
+	if (af_as_loaded(cx, cx->vm_key, as, v, 0) || !(st & AF_ASS_DIGEST))
+		return;
+	d = af_root_digest(cx, as >> 12);
+	if (!(d & AF_DIGEST_VALID)) {
+		af_count_stat(AF_STAT_DIGEST_FAIL);
+		return;
+	}
+	if ((d & AF_DIGEST_EMPTY) || AF_DIGEST_HASH(d) != v->digest)
+		af_as_exit(cx, vm, cx->vm_key, as, v, AF_EXIT_REUSED);
+}
+
 /* vCPU switches to 'as' at cx->ts: charge the old one, count the new one. */
 static AF_INLINE void af_switch(struct af_cx *cx, struct af_vm_val *vm,
 				struct af_vcpu_val *vc, __u64 as)
@@ -214,6 +273,9 @@ static AF_INLINE void af_switch(struct af_cx *cx, struct af_vm_val *vm,
 			old->run_ns += cx->ts - vc->since_ns;
 			old->last_ns = cx->ts;
 		}
+		vc->since_ns = cx->ts;	/* charged: an exit below must not charge it again */
+		if (old && old->live && old->gen == vc->cur_gen && (old->state & AF_ASS_UNSHADOWED))
+			af_unload_unshadowed(cx, vm, vc->cur_as, old);
 	}
 	v = af_as_create(cx, vm, as);
 	if (!v) {
@@ -305,6 +367,8 @@ static AF_INLINE int af_cr3(struct af_cx *cx, __u64 raw)
 	struct af_vm_val *vm;
 	__u32 fid;
 
+	AF_RECORD(cx, AF_OBS_CR3, raw, cx->src,
+		  cx->src == AF_SRC_EXIT ? 1u << AF_VCPU_EXREG_CR3 : 0);
 	if (!root)
 		return 0;	/* vCPU reset / paging off */
 	vm = af_vm_get(cx);
@@ -418,6 +482,7 @@ static AF_INLINE int af_root_get(struct af_cx *cx, __u64 gfn, __u64 created, __u
 
 	if (AF_ROLE_DIRECT(role) || AF_ROLE_GUEST_MODE(role) || AF_ROLE_LEVEL(role) < 4)
 		return 0;
+	AF_RECORD(cx, AF_OBS_ROOT_GET, gfn, created, role);
 	vm = af_vm_get(cx);
 	if (!vm)
 		return 0;
@@ -430,8 +495,11 @@ static AF_INLINE int af_root_get(struct af_cx *cx, __u64 gfn, __u64 created, __u
 	k.vm_key = cx->vm_key;
 	k.as = af_fold(vm, gfn << 12);
 	v = AF_LOOKUP(procs, &k);
-	if (v && v->live)
+	if (v && v->live) {
 		v->last_ns = cx->ts;
+		if (v->state & AF_ASS_UNSHADOWED)
+			af_reshadow(cx, vm, k.as, v);
+	}
 	return 0;
 }
 
@@ -450,6 +518,7 @@ static AF_INLINE int af_root_zap(struct af_cx *cx, __u64 gfn, __u64 root_count, 
 	struct af_as_key k;
 	struct af_as_val *v;
 
+	AF_RECORD(cx, AF_OBS_ROOT_ZAP, gfn, root_count, c);
 	if (AF_ROLE_INVALID(role) || (c & AF_ZAPF_NOT_GUEST))
 		return 0;
 	vm = AF_LOOKUP(vms, &cx->vm_key);
@@ -464,8 +533,12 @@ static AF_INLINE int af_root_zap(struct af_cx *cx, __u64 gfn, __u64 root_count, 
 		return 0;
 	if (!(vm->flags & AF_VMF_KPTI))
 		af_kpti_refute(cx, vm, k.as, v);
-	if (af_as_loaded(cx, k.vm_key, k.as, v, 0))
+	if (af_as_loaded(cx, k.vm_key, k.as, v, 0)) {
+		/* KVM rebuilds it when the vCPU runs on it again; until then
+		 * its teardown is invisible (see af_reshadow) */
+		v->state |= AF_ASS_UNSHADOWED;
 		return 0;
+	}
 	af_as_exit(cx, vm, k.vm_key, k.as, v, AF_EXIT_ZAP);
 	return 1;
 }
@@ -475,6 +548,7 @@ static AF_INLINE int af_zap_all(struct af_cx *cx, __u8 old_gen)
 {
 	struct af_vm_val *vm = AF_LOOKUP(vms, &cx->vm_key);
 
+	AF_RECORD(cx, AF_OBS_ZAP_ALL, old_gen, 0, 0);
 	if (!vm)
 		return 0;
 	vm->flags |= AF_VMF_ZAPALL;
@@ -577,6 +651,7 @@ static AF_INLINE int af_vm_destroy(struct af_cx *cx, __u64 vm_key, __u32 vm_pid)
 {
 	struct af_walk w = { .cx = *cx, .vm_key = vm_key, .vm_pid = vm_pid };
 
+	AF_RECORD(cx, vm_key ? AF_OBS_VM_DESTROY : AF_OBS_VMM_EXIT, 0, 0, 0);
 	AF_FOR_EACH(vcpus, af_settle_vcpu_cb, &w);
 	AF_FOR_EACH(procs, af_destroy_proc_cb, &w);
 	AF_FOR_EACH(vms, af_destroy_vm_cb, &w);
@@ -644,7 +719,10 @@ static AF_INLINE int af_notify(struct af_cx *cx, __u64 addr, __u64 value)
 {
 	struct af_vcpu_key k = { .vm_key = cx->vm_key, .vcpu = cx->vcpu };
 	struct af_vcpu_val *vc = AF_LOOKUP(vcpus, &k);
-	struct af_event *e = af_ev_new(cx, AF_EV_NOTIFY);
+	struct af_event *e;
+
+	AF_RECORD(cx, AF_OBS_NOTIFY, addr, value, cx->src);
+	e = af_ev_new(cx, AF_EV_NOTIFY);
 
 	if (!e)
 		return 0;
@@ -658,10 +736,22 @@ static AF_INLINE int af_notify(struct af_cx *cx, __u64 addr, __u64 value)
 	return 1;
 }
 
+/* A vCPU thread seen for the first time: its VM and vCPU are known from now,
+ * even where no CR3 is ever sampled (Intel EPT). */
+static AF_INLINE void af_vcpu_seen(struct af_cx *cx)
+{
+	struct af_vm_val *vm;
+
+	AF_RECORD(cx, AF_OBS_VCPU, 0, 0, 0);
+	vm = af_vm_get(cx);
+	if (vm)
+		af_vcpu_get(cx, vm);
+}
+
 /* The replay entry point: normalized observations (see antfarm_abi.h). */
 static AF_INLINE int af_replay_dispatch(struct af_cx *cx, const __u64 *a)
 {
-	if (a[0] < AF_OBS_CR3 || a[0] > AF_OBS_VMM_EXIT)
+	if (a[0] < AF_OBS_CR3 || a[0] > AF_OBS_KIND_MAX)
 		return -1;
 	cx->vm_key = a[1];
 	cx->vm_pid = (__u32)a[2];
@@ -697,6 +787,13 @@ static AF_INLINE int af_replay_dispatch(struct af_cx *cx, const __u64 *a)
 	case AF_OBS_ZAP_ALL:
 		cx->src = AF_SRC_REPLAY;
 		return af_zap_all(cx, (__u8)a[4]);
+	case AF_OBS_DIGEST:
+		af_digest_fed(cx, a[4], a[5]);
+		return 0;
+	case AF_OBS_VCPU:
+		cx->src = AF_SRC_NONE;
+		af_vcpu_seen(cx);
+		return 0;
 	}
 	return -1;
 }

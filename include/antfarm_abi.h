@@ -117,6 +117,22 @@ enum af_obs_kind {
 /* More replay observations (args as above). */
 #define AF_OBS_ZAP_ALL	7	/* fast zap-all (memslot change): a = kvm->arch.mmu_valid_gen before it */
 #define AF_OBS_VMM_EXIT	8	/* the VMM process (vm_pid) is gone: every VM it owns is destroyed */
+#define AF_OBS_DIGEST	9	/* a = root gfn, b = af_root_digest() of that page read from
+				 * guest memory (recorded live; replay feeds it before the
+				 * observation that asked for it) */
+#define AF_OBS_VCPU	10	/* a vCPU thread seen for the first time: the VM and vCPU exist */
+#define AF_OBS_KIND_MAX	10
+
+/*
+ * Root digests: what a page-table root page holds, for telling a process
+ * that is loaded again from a new process on a reused root page when KVM
+ * has dropped the root's shadow page while the process was live (so its
+ * teardown could not be seen).  Over the present PML4 entries with U/S=1
+ * (the user half on every OS: kernel entries are supervisor-only).
+ */
+#define AF_DIGEST_VALID	(1ull << 63)	/* the page could be read */
+#define AF_DIGEST_EMPTY	(1ull << 62)	/* no present user entry: the address space is gone */
+#define AF_DIGEST_HASH(d) ((__u32)(d))
 
 /*
  * AF_OBS_ROOT_ZAP context, in the upper half of 'c' (the lower half is the
@@ -157,10 +173,16 @@ struct af_as_val {
 	__u16 live;
 	__u16 reason;		/* enum af_exit_reason once !live */
 	__u16 flags;		/* AF_EVF_* */
-	__u16 _pad;
+	__u16 state;		/* AF_ASS_* */
 	__u32 vm_pid;
-	__u32 _pad2;
+	__u32 digest;		/* AF_ASS_UNSHADOWED: root digest when last unloaded */
 };
+
+/* af_as_val.state */
+#define AF_ASS_UNSHADOWED 0x1	/* KVM zapped the root's shadow page while it was loaded
+				 * (the guest wrote its live root): teardown is invisible
+				 * until KVM shadows the page again */
+#define AF_ASS_DIGEST	  0x2	/* digest holds the root's digest at its last unload */
 
 #define AF_VMF_KPTI	0x1	/* KPTI root pairs seen: user half folded onto the kernel half */
 #define AF_VMF_SHADOW	0x2	/* shadow roots seen: teardown is visible */
@@ -207,6 +229,8 @@ enum af_stat {
 	AF_STAT_VCPUS_FULL = 2,	/* vcpus map full */
 	AF_STAT_VMS_FULL   = 3,	/* vms map full */
 	AF_STAT_REAPED     = 4,	/* exited process entries removed after the keep time */
+	AF_STAT_DIGEST_FAIL = 5, /* a root page could not be read from guest memory */
+	AF_STAT_RECORD_LOST = 6, /* --record: observations lost (record ring full) */
 	AF_STAT_MAX        = 8,
 };
 

@@ -71,9 +71,39 @@ void shim_for_each(struct shim_map *m,
 			break;
 }
 
+/* Root digests by (VM, gfn): what af_root_digest reads in BPF from guest
+ * memory.  Unknown pages read as unreadable (0). */
+static struct shim_map digests = { .ksz = 2 * sizeof(__u64), .vsz = sizeof(__u64) };
+int shim_records, shim_digest_reads;
+
+void shim_set_digest(__u64 vm_key, __u64 gfn, __u64 d)
+{
+	__u64 k[2] = { vm_key, gfn };
+
+	shim_update(&digests, k, &d);
+}
+
+__u64 af_root_digest(struct af_cx *cx, __u64 gfn)
+{
+	__u64 k[2] = { cx->vm_key, gfn }, *d = shim_lookup(&digests, k);
+
+	shim_digest_reads++;
+	return d ? *d : 0;
+}
+
+void af_digest_fed(struct af_cx *cx, __u64 gfn, __u64 d)
+{
+	shim_set_digest(cx->vm_key, gfn, d);
+}
+
+void shim_record(__u64 kind, __u64 a, __u64 b, __u64 c)
+{
+	shim_records++;
+}
+
 void shim_reset(void)
 {
-	struct shim_map *all[] = { &procs, &vms, &vcpus, &cr3_cache };
+	struct shim_map *all[] = { &procs, &vms, &vcpus, &cr3_cache, &digests };
 	__u32 zero = 0;
 	struct af_cr3_cache c = {};
 

@@ -60,6 +60,14 @@ static inline struct af_event *shim_rb_reserve(void)
 #define af_next_seq()		(shim_seq++)
 #define af_vm_born(cx)		((void)(cx))
 #define AF_NOW()		(++shim_now)
+#define AF_RECORD(cx, kind, a, b, c)	shim_record(kind, a, b, c)
+
+/* Root pages as the tests set them (shim_set_digest), and what was recorded. */
+__u64 af_root_digest(struct af_cx *cx, __u64 gfn);
+void af_digest_fed(struct af_cx *cx, __u64 gfn, __u64 d);
+void shim_set_digest(__u64 vm_key, __u64 gfn, __u64 d);
+void shim_record(__u64 kind, __u64 a, __u64 b, __u64 c);
+extern int shim_records, shim_digest_reads;
 
 #ifndef AF_SHIM_NO_INFER
 #include "infer.h"

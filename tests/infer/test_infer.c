@@ -456,6 +456,84 @@ static void test_notify(void)
 	CHECK(obs(99, 0, 0, 0, 0, 1) == -1, "unknown observation rejected");
 }
 
+static void get(__u64 gfn, __u64 created, __u64 ts)
+{
+	obs(AF_OBS_ROOT_GET, 0, gfn, created, ROOT4, ts);
+}
+
+#define DIGEST(h)	(AF_DIGEST_VALID | (h))
+
+/* Kernel root 0x1000 loaded, then process root 0x5000, which then writes
+ * its own live root until KVM zaps the root's shadow page. */
+static void grown_while_loaded(void)
+{
+	cr3(0, 0x1000, 100);
+	get(0x5, 1, 150);
+	cr3(0, 0x5000, 200);
+	zap(0x5, 1, ROOT4, 300);			/* loaded: not an exit */
+	zap(0x5, 0, ROOT4 | ROLE_INVALID, 310);
+	EXPECT_EVENTS("new c1000/1 s0>1000/1 c5000/1 s1000>5000/1");
+	CHECK(proc(VM, 0x5000)->state == AF_ASS_UNSHADOWED, "flagged unshadowed: %u",
+	      proc(VM, 0x5000)->state);
+}
+
+static void test_unshadowed_root(void)
+{
+	start("a grown root's page reused by a new process");
+	grown_while_loaded();
+	shim_set_digest(VM, 0x5, DIGEST(0xaaaa));
+	cr3(0, 0x1000, 400);
+	EXPECT_EVENTS("s5000>1000/1");
+	CHECK(proc(VM, 0x5000)->state == (AF_ASS_UNSHADOWED | AF_ASS_DIGEST) &&
+	      proc(VM, 0x5000)->digest == 0xaaaa, "digest kept at unload");
+	/* it exits unseen; the page comes back as another process's root,
+	 * fed the way a recording feeds it */
+	obs(AF_OBS_DIGEST, 0, 0x5, DIGEST(0xbbbb), 0, 490);
+	get(0x5, 1, 500);
+	cr3(0, 0x5000, 510);
+	EXPECT_EVENTS("x5000/1:reused c5000/2 s1000>5000/2");
+	CHECK(proc(VM, 0x5000)->state == 0 && proc(VM, 0x5000)->run_ns == 0, "fresh generation");
+
+	start("a grown root loaded again by its own process");
+	grown_while_loaded();
+	shim_set_digest(VM, 0x5, DIGEST(0xaaaa));
+	cr3(0, 0x1000, 400);
+	get(0x5, 1, 500);				/* shadowed again, same content */
+	cr3(0, 0x5000, 510);
+	EXPECT_EVENTS("s5000>1000/1 s1000>5000/1");
+	CHECK(proc(VM, 0x5000)->state == 0, "flag cleared");
+	cr3(0, 0x1000, 590);				/* its teardown is visible again */
+	zap(0x5, 1, ROOT4, 600);
+	EXPECT_EVENTS("s5000>1000/1 x5000/1:zap");
+
+	start("a grown root rebuilt under the running process");
+	grown_while_loaded();
+	get(0x5, 1, 350);				/* the vCPU ran on it: rebuilt */
+	CHECK(proc(VM, 0x5000)->state == 0, "flag cleared by the rebuild");
+	shim_digest_reads = 0;
+	cr3(0, 0x1000, 400);
+	zap(0x5, 1, ROOT4, 410);
+	EXPECT_EVENTS("s5000>1000/1 x5000/1:zap");
+	CHECK(shim_digest_reads == 0, "no guest memory read: %d", shim_digest_reads);
+
+	start("a root torn down while loaded, seen at unload");
+	grown_while_loaded();
+	shim_set_digest(VM, 0x5, AF_DIGEST_VALID | AF_DIGEST_EMPTY);
+	cr3(0, 0x1000, 400);
+	EXPECT_EVENTS("x5000/1:zap s5000>1000/1");
+	CHECK(proc(VM, 0x5000)->run_ns == 200, "run time charged once: %llu",
+	      (unsigned long long)proc(VM, 0x5000)->run_ns);
+
+	start("a grown root that cannot be read");
+	grown_while_loaded();
+	cr3(0, 0x1000, 400);				/* no digest: unreadable */
+	get(0x5, 1, 500);
+	cr3(0, 0x5000, 510);
+	EXPECT_EVENTS("s5000>1000/1 s1000>5000/1");	/* as before digests: one process */
+	CHECK(shim_stats[AF_STAT_DIGEST_FAIL] == 1, "failure counted: %llu",
+	      (unsigned long long)shim_stats[AF_STAT_DIGEST_FAIL]);
+}
+
 int main(void)
 {
 	test_switch_and_runtime();
@@ -472,6 +550,7 @@ int main(void)
 	test_switch_off_and_ring_full();
 	test_reap_and_limits();
 	test_notify();
+	test_unshadowed_root();
 	if (failures) {
 		printf("%d check(s) failed\n", failures);
 		return 1;
