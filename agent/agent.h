@@ -62,6 +62,7 @@ struct af_agent {
 	struct sbuf ev_line;		/* scratch: the current event's JSON */
 	int polled;			/* records in the current poll */
 	struct af_hint_conn *hints;
+	struct af_recorder *rec;	/* --record */
 	/* counters for stats and metrics */
 	uint64_t events[16];		/* by enum af_ev_type (0: unknown) */
 	uint64_t clients_total, bad_requests, sub_dropped, client_timeouts;

@@ -33,29 +33,35 @@
 #define H_SHADOW	(H_PVM | H_VMX_SH | H_SVM_SH | H_UNKNOWN)
 #define H_ALL		(H_VENDOR | H_PVM)
 
+/*
+ * The one table of BPF programs: everything else about a program (its
+ * skeleton handle, its counters' slot, whether it is loaded here) is found
+ * from its row.  Adding a program: the function in bpf/antfarm.bpf.c, an
+ * enum af_prog_id slot, and a row here.
+ */
 struct af_prog_desc {
-	const char *tp;		/* tracepoint name (BTF typedef btf_trace_<tp>) */
-	unsigned id;		/* enum af_prog_id */
+	const char *name;	/* function name in bpf/antfarm.bpf.c */
+	const char *tp;		/* tracepoint (BTF typedef btf_trace_<tp>); NULL: never attached */
+	unsigned id;		/* enum af_prog_id: slot of its counters */
 	unsigned hosts;		/* H_* where it applies */
 	int cr3_source;		/* one of the programs that see CR3 */
 };
 
-/* Index = position of the program in the skeleton (see prog_of()). */
 static const struct af_prog_desc af_progs[] = {
-	{ "kvm_emulate_insn",		AF_PROG_EMULATE,   H_ALL,    1 },
-	{ "kvm_exit",			AF_PROG_EXIT,      H_VENDOR, 1 },
-	{ "kvm_entry",			AF_PROG_ENTRY,     H_VENDOR, 1 },
-	{ "kvm_cr",			AF_PROG_CR,        H_VENDOR, 1 },
-	{ "kvm_mmu_get_page",		AF_PROG_MMU_GET,   H_SHADOW, 0 },
-	{ "kvm_mmu_prepare_zap_page",	AF_PROG_MMU_ZAP,   H_SHADOW, 0 },
-	{ "kvm_mmu_zap_all_fast",	AF_PROG_ZAP_ALL,   H_SHADOW, 0 },
-	{ "kvm_userspace_exit",		AF_PROG_UEXIT,     H_ALL,    0 },
-	{ "kvm_page_fault",		AF_PROG_PFAULT,    H_ALL,    0 },
-	{ "sched_process_exit",		AF_PROG_PEXIT,     H_ALL,    0 },
-	{ "kvm_mmio",			AF_PROG_MMIO,      H_ALL,    0 },
-	{ "kvm_fast_mmio",		AF_PROG_FAST_MMIO, H_ALL,    0 },
-	{ "kvm_pio",			AF_PROG_PIO,       H_ALL,    0 },
-	{ NULL,				AF_PROG_REPLAY,    H_ALL,    0 },	/* af_replay */
+	{ "af_emulate",      "kvm_emulate_insn",         AF_PROG_EMULATE,   H_ALL,    1 },
+	{ "af_exit",         "kvm_exit",                 AF_PROG_EXIT,      H_VENDOR, 1 },
+	{ "af_entry",        "kvm_entry",                AF_PROG_ENTRY,     H_VENDOR, 1 },
+	{ "af_cr",           "kvm_cr",                   AF_PROG_CR,        H_VENDOR, 1 },
+	{ "af_mmu_get",      "kvm_mmu_get_page",         AF_PROG_MMU_GET,   H_SHADOW, 0 },
+	{ "af_mmu_zap",      "kvm_mmu_prepare_zap_page", AF_PROG_MMU_ZAP,   H_SHADOW, 0 },
+	{ "af_zap_all_fast", "kvm_mmu_zap_all_fast",     AF_PROG_ZAP_ALL,   H_SHADOW, 0 },
+	{ "af_uexit",        "kvm_userspace_exit",       AF_PROG_UEXIT,     H_ALL,    0 },
+	{ "af_pfault",       "kvm_page_fault",           AF_PROG_PFAULT,    H_ALL,    0 },
+	{ "af_pexit",        "sched_process_exit",       AF_PROG_PEXIT,     H_ALL,    0 },
+	{ "af_mmio",         "kvm_mmio",                 AF_PROG_MMIO,      H_ALL,    0 },
+	{ "af_fast_mmio",    "kvm_fast_mmio",            AF_PROG_FAST_MMIO, H_ALL,    0 },
+	{ "af_pio",          "kvm_pio",                  AF_PROG_PIO,       H_ALL,    0 },
+	{ AF_REPLAY_PROG,    NULL,                       AF_PROG_REPLAY,    H_ALL,    0 },
 };
 #define AF_NPROGS (sizeof(af_progs) / sizeof(af_progs[0]))
 
@@ -68,6 +74,8 @@ struct af_collector {
 	af_event_cb cb;
 	void *cb_ctx;
 	int cb_count;
+	af_obs_cb obs_cb;		/* --record */
+	void *obs_ctx;
 	int stopped;
 	int attached[AF_NPROGS];
 	struct bpf_link *links[AF_NPROGS];
@@ -76,13 +84,7 @@ struct af_collector {
 
 static struct bpf_program *prog_of(struct antfarm_bpf *s, size_t i)
 {
-	struct bpf_program *p[AF_NPROGS] = {
-		s->progs.af_emulate, s->progs.af_exit, s->progs.af_entry, s->progs.af_cr,
-		s->progs.af_mmu_get, s->progs.af_mmu_zap, s->progs.af_zap_all_fast,
-		s->progs.af_uexit, s->progs.af_pfault, s->progs.af_pexit, s->progs.af_mmio,
-		s->progs.af_fast_mmio, s->progs.af_pio, s->progs.af_replay,
-	};
-	return i < AF_NPROGS ? p[i] : NULL;
+	return i < AF_NPROGS ? bpf_object__find_program_by_name(s->obj, af_progs[i].name) : NULL;
 }
 
 /* Calls fn for every entry of a hash map; stops at fn's first non-zero
@@ -141,6 +143,18 @@ static int choose_programs(struct af_collector *c, char *err, size_t errlen)
 	int ncr3 = 0;
 	size_t i;
 
+	struct bpf_program *p;
+
+	/* a program without a row would load on no host: refuse to run so */
+	bpf_object__for_each_program(p, c->skel->obj) {
+		for (i = 0; i < AF_NPROGS && strcmp(af_progs[i].name, bpf_program__name(p)); i++)
+			;
+		if (i == AF_NPROGS) {
+			set_err(err, errlen, "BPF program %s has no row in the collector's "
+				"program table", bpf_program__name(p));
+			return -EINVAL;
+		}
+	}
 	for (i = 0; i < AF_NPROGS; i++) {
 		const struct af_prog_desc *d = &af_progs[i];
 		int want = (d->hosts & hostbit) != 0;
@@ -152,7 +166,7 @@ static int choose_programs(struct af_collector *c, char *err, size_t errlen)
 		if (want && d->cr3_source)
 			ncr3++;
 		if (c->opts.verbose)
-			fprintf(stderr, "collector: %-26s %s\n", d->tp ? d->tp : "af_replay",
+			fprintf(stderr, "collector: %-26s %s\n", d->tp ? d->tp : d->name,
 				want ? "load" : "skip");
 	}
 	if (!ncr3 && !c->opts.force_host) {
@@ -197,7 +211,7 @@ static int attach_all(struct af_collector *c, char *err, size_t errlen)
 	for (i = 0; i < AF_NPROGS; i++) {
 		struct bpf_link *l;
 
-		if (c->attached[i] != -1 || !af_progs[i].tp) {
+		if (c->attached[i] != -1 || !af_progs[i].tp || c->opts.no_attach) {
 			c->attached[i] = 0;
 			continue;
 		}
@@ -228,6 +242,35 @@ static int on_sample(void *ctx, void *data, size_t size)
 		return -ECANCELED;
 	}
 	return 0;
+}
+
+static int on_obs(void *ctx, void *data, size_t size)
+{
+	struct af_collector *c = ctx;
+
+	if (c->obs_cb && size >= AF_REPLAY_NARGS * sizeof(uint64_t))
+		c->obs_cb(c->obs_ctx, data);
+	return 0;
+}
+
+int af_collector_record(struct af_collector *c, af_obs_cb cb, void *ctx)
+{
+	int r = ring_buffer__add(c->rb, bpf_map__fd(c->skel->maps.obs), on_obs, c);
+
+	if (r)
+		return r;
+	c->obs_cb = cb;
+	c->obs_ctx = ctx;
+	c->skel->bss->cfg_record = 1;
+	return 0;
+}
+
+void af_collector_config(const struct af_collector *c, struct af_collector_config *out)
+{
+	out->host = c->host.kind;
+	out->idle_ns = c->skel->bss->cfg_idle_ns;
+	out->keep_ns = c->skel->bss->cfg_keep_ns;
+	out->want_switch = c->skel->bss->cfg_want_switch;
 }
 
 int af_collector_open(struct af_collector **out, const struct af_collector_opts *o,
@@ -434,6 +477,8 @@ void af_collector_tick(struct af_collector *c, uint64_t now_ns)
 	reap_dead_vms(c, now_ns);
 	/* idle exits (NPT/EPT) and forgetting old exited processes, in BPF */
 	a[7] = now_ns;
+	if (c->obs_cb)
+		c->obs_cb(c->obs_ctx, a);
 	af_collector_replay(c, a);
 }
 

@@ -32,6 +32,8 @@ struct af_collector_opts {
 	enum af_host_kind force_host;	/* tests: pretend to be this host kind (0 = detect) */
 	uint32_t ringbuf_bytes;		/* ring-buffer size, power of 2 >= page size; 0 = 8 MiB */
 	uint64_t exited_keep_ns;	/* exited processes stay listed this long; 0 = 60 s */
+	int no_attach;			/* load only: observations come from af_collector_replay
+					 * (antfarm-agent --replay) */
 };
 
 /* Called for every ring-buffer record; return non-zero to stop this poll. */
@@ -104,6 +106,21 @@ void af_collector_set_want_switch(struct af_collector *c, int on);
 /* Run one observation through the "af_replay" program (BPF_PROG_TEST_RUN):
  * args as in antfarm_abi.h.  Returns the program's return value or -errno. */
 int af_collector_replay(struct af_collector *c, const uint64_t args[AF_REPLAY_NARGS]);
+
+/* --record: from now on cb gets every observation the BPF programs make
+ * (and each tick), in af_replay's argument layout, as they are consumed by
+ * af_collector_poll.  Observations the record ring had no room for are
+ * counted (AF_STAT_RECORD_LOST). */
+typedef void (*af_obs_cb)(void *ctx, const uint64_t obs[AF_REPLAY_NARGS]);
+int af_collector_record(struct af_collector *c, af_obs_cb cb, void *ctx);
+
+/* The settings a recording must be replayed with (and --replay opens with). */
+struct af_collector_config {
+	enum af_host_kind host;
+	uint64_t idle_ns, keep_ns;
+	int want_switch;
+};
+void af_collector_config(const struct af_collector *c, struct af_collector_config *out);
 
 /* 1 if the program on tracepoint tp (e.g. "kvm_emulate_insn") is attached. */
 int af_collector_prog_attached(const struct af_collector *c, const char *tp);

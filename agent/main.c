@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "agent.h"
 #include "log.h"
+#include "record.h"
 
 #define DEFAULT_SOCKET "/run/antfarm/agent.sock"
 #define MAX_HINTS 16
@@ -28,7 +29,8 @@ static const char usage_text[] =
 "    antfarm-agent [-d] [-v] [--socket PATH] [--blk-hints PATH]...\n"
 "                  [--idle-timeout SEC] [--queue-kib N] [--max-clients N]\n"
 "                  [--request-timeout SEC] [--reply-timeout SEC]\n"
-"                  [--ringbuf-mib N] [--no-switch]\n"
+"                  [--ringbuf-mib N] [--no-switch] [--record FILE]\n"
+"    antfarm-agent --replay FILE [-v]\n"
 "\n"
 "DESCRIPTION\n"
 "    Attaches BPF programs to the KVM tracepoints and infers, knowing nothing\n"
@@ -61,6 +63,15 @@ static const char usage_text[] =
 "                          records that find it full are counted as reserve\n"
 "                          failures (antfarm stats)\n"
 "    --no-switch           do not produce switch records at all\n"
+"    --record FILE         write every raw observation of the BPF programs\n"
+"                          and every event inferred from them to FILE (a\n"
+"                          text file to replay anywhere, e.g. with a bug\n"
+"                          report)\n"
+"    --replay FILE         load the BPF programs without attaching them, feed\n"
+"                          the recording's observations through the state\n"
+"                          machine, print the events on stdout and compare\n"
+"                          them with those recorded; exit 0 if identical,\n"
+"                          1 if not, 2 on bad input\n"
 "    -h, --help            this text\n"
 "\n"
 "SIGNALS\n"
@@ -74,6 +85,7 @@ static const char usage_text[] =
 
 static struct af_collector_opts col_opts;
 static int no_switch;
+static const char *record_path, *replay_path;
 static int foreground, verbose;
 static const char *hint_paths[MAX_HINTS];
 
@@ -112,7 +124,8 @@ static int parse_uint(const char *s, const char *opt, unsigned long max, unsigne
 	return 0;
 }
 
-enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB, OPT_REPLYTO };
+enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB, OPT_REPLYTO,
+       OPT_RECORD, OPT_REPLAY };
 
 static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 {
@@ -129,6 +142,8 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "no-switch", no_argument, NULL, OPT_NOSWITCH },
 		{ "ringbuf-mib", required_argument, NULL, OPT_RB },
 		{ "reply-timeout", required_argument, NULL, OPT_REPLYTO },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ 0 }
 	};
 	unsigned long v;
@@ -173,6 +188,8 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 			o->reply_timeout_ns = v * 1000000000ull;
 			break;
 		case OPT_NOSWITCH: no_switch = 1; break;
+		case OPT_RECORD: record_path = optarg; break;
+		case OPT_REPLAY: replay_path = optarg; break;
 		case OPT_RB:
 			if (parse_uint(optarg, "--ringbuf-mib", 1024, &v))
 				return -1;
@@ -207,6 +224,7 @@ static int on_event(void *ctx, const struct af_event *ev)
 
 	server_event(a, ev);
 	hints_event(a, ev);
+	record_event(a, ev);
 	return ++a->polled >= POLL_BUDGET;
 }
 
@@ -232,6 +250,7 @@ static void timer_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
 	af_collector_tick(a->col, now);
 	server_tick(a, now);
 	hints_tick(a, now);
+	record_flush(a);
 	/* the tick may have produced records (idle exits) */
 	ring_ready(a, &a->ring_w, 0);
 }
@@ -303,6 +322,10 @@ static void run(struct af_agent *a)
 
 static void cleanup(struct af_agent *a)
 {
+	/* the last records first: a recording ends with what was inferred */
+	if (a->col)
+		ring_ready(a, &a->ring_w, 0);
+	record_close(a);
 	server_close(a);
 	hints_close(a);
 	if (a->signal_w.fd >= 0)
@@ -331,6 +354,8 @@ int main(int argc, char **argv)
 	log_init(1, verbose);
 	a.no_switch = no_switch;
 	col_opts.verbose = verbose;
+	if (replay_path)
+		return replay_main(replay_path, verbose);
 	if (geteuid() != 0) {
 		fprintf(stderr, "antfarm-agent: must run as root (loading BPF programs on the KVM "
 			"tracepoints needs CAP_BPF and CAP_PERFMON); try: sudo antfarm-agent\n");
@@ -348,6 +373,9 @@ int main(int argc, char **argv)
 	}
 	log_info("host: %s; %s", af_host_kind_name(af_collector_host(a.col)),
 		 af_collector_fidelity_note(a.col) ?: "");
+	/* before daemon(): a relative path names the caller's directory */
+	if (record_path && record_open(&a, record_path, err, sizeof(err)))
+		goto cleanup;
 	if (open_fds(&a, err, sizeof(err)) || server_open(&a, err, sizeof(err)))
 		goto cleanup;
 	if (!foreground) {

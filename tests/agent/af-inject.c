@@ -9,8 +9,8 @@
  *
  * OBS is kind:vm_key:vm_pid:vcpu:a:b:c:ts (missing trailing fields are 0;
  * numbers in C notation), kind one of cr3, get, zap, destroy, notify, tick,
- * zapall, vmmexit, or a number; see include/antfarm_abi.h.  "-" reads one
- * OBS per line from stdin.  With --pid, only a program held open by that
+ * zapall, vmmexit, digest, vcpu, or a number; see agent/obs.h.  "-" reads
+ * one OBS per line from stdin ('#' lines are skipped).  With --pid, only a program held open by that
  * process is used (other agents may be running); otherwise the newest.
  */
 #include <dirent.h>
@@ -22,12 +22,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "antfarm_abi.h"
-
-static const char *const kinds[] = {
-	[AF_OBS_CR3] = "cr3", [AF_OBS_ROOT_GET] = "get", [AF_OBS_ROOT_ZAP] = "zap",
-	[AF_OBS_VM_DESTROY] = "destroy", [AF_OBS_NOTIFY] = "notify", [AF_OBS_TICK] = "tick",
-	[7] = "zapall", [8] = "vmmexit",
-};
+#include "obs.h"
 
 static int is_replay(__u32 id)
 {
@@ -87,32 +82,7 @@ static int find_newest(void)
 	return best;
 }
 
-static int parse_obs(const char *s, __u64 args[AF_REPLAY_NARGS])
-{
-	char buf[512], *tok, *save, *end;
-	int i = 0;
-
-	memset(args, 0, sizeof(__u64) * AF_REPLAY_NARGS);
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (tok = strtok_r(buf, ": \t\n", &save); tok; tok = strtok_r(NULL, ": \t\n", &save)) {
-		if (i == AF_REPLAY_NARGS)
-			return -1;
-		if (i == 0)
-			for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-				if (kinds[k] && !strcmp(tok, kinds[k])) {
-					args[i++] = k;
-					goto next;
-				}
-		errno = 0;
-		args[i++] = strtoull(tok, &end, 0);
-		if (errno || *end)
-			return -1;
-next:;
-	}
-	return i ? 0 : 1;	/* 1: empty line */
-}
-
-static int run(int fd, const __u64 *args)
+static int run(int fd, const uint64_t *args)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args,
 		    .ctx_size_in = AF_REPLAY_NARGS * sizeof(__u64));
@@ -122,7 +92,7 @@ static int run(int fd, const __u64 *args)
 
 int main(int argc, char **argv)
 {
-	__u64 (*seq)[AF_REPLAY_NARGS] = NULL;
+	uint64_t (*seq)[AF_REPLAY_NARGS] = NULL;
 	long repeat = 1, n = 0;
 	int pid = 0, fd, i = 1, cpu = -1;
 	char line[512];
@@ -143,7 +113,8 @@ int main(int argc, char **argv)
 	for (; i < argc; i++) {
 		int more = !strcmp(argv[i], "-");
 		while (more ? fgets(line, sizeof(line), stdin) != NULL : 1) {
-			int r = parse_obs(more ? line : argv[i], seq[n]);
+			int r = (more && line[0] == '#') ? 1 :	/* a recording's comments */
+				af_obs_parse(more ? line : argv[i], seq[n]);
 			if (r < 0) {
 				fprintf(stderr, "af-inject: bad observation '%s'\n", more ? line : argv[i]);
 				return 2;

@@ -13,6 +13,7 @@ $(TEST_AGENT_PROTO): $(BUILD)/tests/agent/test_proto.o $(AGENT_LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
-$(AF_INJECT): $(BUILD)/tests/agent/af-inject.o
+$(BUILD)/tests/agent/af-inject.o: CFLAGS += -Iagent
+$(AF_INJECT): $(BUILD)/tests/agent/af-inject.o $(BUILD)/agent/obs.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BPF)
