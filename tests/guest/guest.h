@@ -36,6 +36,11 @@ typedef uint64_t u64;
 /* ---- low level ---- */
 static inline void outb(u16 p, u8 v) { __asm__ volatile("outb %0,%1" :: "a"(v), "Nd"(p)); }
 static inline void outl(u16 p, u32 v) { __asm__ volatile("outl %0,%1" :: "a"(v), "Nd"(p)); }
+
+/* An I/O port nothing decodes: a write there is a timestamp the host can
+ * take (kvm:kvm_pio), written with a root's frame number right before the
+ * root is cleared. */
+#define TEARDOWN_MARK_PORT 0x80
 static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((u64)hi << 32) | lo; }
 static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3,%0" : "=r"(v)); return v; }
 static inline void write_cr3(u64 v) { __asm__ volatile("mov %0,%%cr3" :: "r"(v) : "memory"); }

@@ -299,6 +299,9 @@ static void as_destroy(struct as *a)
 			free_table((u64 *)(root[i] & PTE_ADDR), 3);
 			page_free((void *)(root[i] & PTE_ADDR));
 		}
+	/* the instant the root is cleared, as the host sees it (kvm_pio):
+	 * exit latency is measured from here */
+	outl(TEARDOWN_MARK_PORT, (u32)(a->root >> 12));
 	memset(&root[1], 0, 255 * 8);
 	if (cfg.ident == ID_KPTI)
 		memset((u64 *)(a->root + PAGE) + 1, 0, 255 * 8);

@@ -3,7 +3,10 @@
 """Writes events-forkexec.jsonl: what a near-perfect agent would report for
 truth-forkexec.log, with known faults that test-score checks the scorer
 finds.  The faults, in order of the truth lines:
-  - every create reported 1 ms after its CREATE line;
+  - every create reported 1 ms after its CREATE line, with the generation
+    the agent gives it (the k-th instance of a root is generation k);
+  - a teardown mark (notify on port 0x80, the root's frame number) at each
+    EXIT line's time;
   - every exit 2 ms after its EXIT line with run_ns = cr3_ns * 1.005, except
     the 2nd EXIT (not reported: one missed exit) and the 1st (7 ms late; its
     root is never reused, so the late report cannot be mistaken for the
@@ -19,15 +22,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 VM, MS = 4242, 1000000
 
 def main():
-    out, nexit, sw = [], 0, []
+    out, nexit, sw, gens = [], 0, [], {}
     for raw in open(os.path.join(HERE, "truth-forkexec.log")):
         ts, _, line = raw.rstrip("\n").partition("\t")
         ts, p = int(ts), line.split()
         kv = dict(x.split("=", 1) for x in p[2:] if "=" in x)
         ev = dict(ts_ns=0, vm=VM, vcpu=int(kv.get("cpu", 0)), gen=1)
         if p[1] == "CREATE":
-            out.append(dict(ev, event="create", ts_ns=ts + MS, **{"as": kv["root"]}))
+            gens[kv["root"]] = gens.get(kv["root"], 0) + 1
+            out.append(dict(ev, event="create", ts_ns=ts + MS, gen=gens[kv["root"]],
+                            **{"as": kv["root"]}))
         elif p[1] == "EXIT":
+            ev["gen"] = gens[kv["root"]]
+            out.append(dict(ev, event="notify", ts_ns=ts, addr="0x80",
+                            value=int(kv["root"], 16) >> 12, **{"as": "0x0"}))
             nexit += 1
             if nexit == 2:
                 continue
