@@ -23,7 +23,7 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-            -Iinclude -I$(BUILD) -MMD -MP
+            -I. -Iinclude -I$(BUILD) -MMD -MP
 LDLIBS_BPF := -lbpf -lelf -lz
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
@@ -62,7 +62,13 @@ $(BUILD)/%.o: %.c | $(BUILD)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-include $(sort $(wildcard */module.mk tests/*/module.mk bench/*/module.mk))
+# The module files, in this order: each may use the variables of those
+# before it (lib/ first, then what the programs are made of, then their
+# tests and benchmarks).
+MODULES := lib bpf agent cli blk \
+	   tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
+	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/sched
+include $(MODULES:%=%/module.mk)
 
 build-all: $(BINS) $(TEST_PROGS)
 

@@ -164,6 +164,4 @@ int vub_inflight_set(struct vub_dev *d, struct vhost_user_msg *msg);
 void vub_inflight_unmap(struct vub_dev *d);
 struct vub_inflight_q *vub_inflight_queue(struct vub_dev *d, unsigned qi, unsigned num);
 
-uint64_t vub_now_ns(void);
-
 #endif

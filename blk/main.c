@@ -21,7 +21,8 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
+#include "lib/num.h"
+#include "lib/sock.h"
 #include "dev.h"
 #include "hints.h"
 #include "hdd.h"
@@ -34,6 +35,7 @@ enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL, EV_
 struct mainloop {
 	struct vub_dev *d;
 	int ep, listen_fd, stats_fd, sig_fd, tick_fd;
+	struct sock_listener vhu_l, stats_l;	/* what we listen on and must clean up */
 	struct vub_hints hints;
 	bool quit;
 };
@@ -211,37 +213,30 @@ static uint64_t hold_hook(void *ctx, const struct af_sched_req *r, uint64_t now)
 static void test_knobs(void)
 {
 	const char *s = getenv("ANTFARM_BLK_TEST_HOLD_MS");
+	uint64_t ms;
 
-	if (s && atoi(s) > 0) {
-		hold_ns = (uint64_t)atoi(s) * 1000000ull;
+	if (s && !parse_u64(s, 1, 3600000, &ms)) {
+		hold_ns = ms * 1000000ull;
 		vub_delay_hook = hold_hook;
 		log_warnx("test knob: holding every completion for %s ms", s);
 	}
 }
 
-static int listen_unix(const char *path, int type)
+/* lib/sock.h's policy: lock file, only a stale socket replaced, mode. */
+static int listen_unix(struct sock_listener *l, const struct opts *o, const char *path,
+		       const char *what)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
+	const struct sock_listen_opts lo = {
+		.path = path, .type = SOCK_STREAM, .mode = o->socket_mode, .gid = o->socket_gid,
+		.backlog = 8, .what = what,
+	};
+	char err[512];
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_warnx("socket path too long: %s", path);
+	if (sock_listen(l, &lo, err, sizeof(err))) {
+		log_warnx("%s", err);
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* a stale socket from a killed predecessor: replace it */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-		log_warn("%s", path);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return l->fd;
 }
 
 /* Stops the workers and frees what setup_dev() and the queues allocated. */
@@ -399,22 +394,22 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 	sigset_t mask;
 
 	m->ep = epoll_create1(EPOLL_CLOEXEC);
-	m->listen_fd = o->listen_fd >= 0 ? o->listen_fd : listen_unix(o->socket, SOCK_STREAM);
-	if (m->ep < 0 || m->listen_fd < 0)
+	if (m->ep < 0)
+		return -1;
+	m->listen_fd = o->listen_fd >= 0 ? o->listen_fd :
+		       listen_unix(&m->vhu_l, o, o->socket, "vhost-user socket");
+	if (m->listen_fd < 0)
 		return -1;
 	ep_add(m, m->listen_fd, EV_LISTEN);
 	m->stats_fd = -1;
 	if (o->stats) {
-		m->stats_fd = listen_unix(o->stats, SOCK_STREAM);
+		m->stats_fd = listen_unix(&m->stats_l, o, o->stats, "stats socket");
 		if (m->stats_fd < 0)
 			return -1;
 		ep_add(m, m->stats_fd, EV_STATS);
 	}
-	m->hints.listen_fd = -1;
-	for (int i = 0; i < VUB_HINT_CONNS; i++)
-		m->hints.conns[i] = -1;
 	if (o->hints) {
-		if (hints_open(&m->hints, o->hints) < 0)
+		if (hints_open(&m->hints, o->hints, o->socket_mode, o->socket_gid) < 0)
 			return -1;
 		ep_add(m, m->hints.listen_fd, EV_HINT_LISTEN);
 	}
@@ -434,10 +429,12 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1, .hint_wait_us = 1000 };
+	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1, .hint_wait_us = 1000,
+			  .socket_gid = (gid_t)-1 };
 	struct vub_dev d = { .conn = -1, .disk_fd = -1 };
 	struct mainloop m = { .d = &d, .ep = -1, .listen_fd = -1, .stats_fd = -1,
-			      .hints = { .listen_fd = -1 } };
+			      .vhu_l = SOCK_LISTENER_INIT, .stats_l = SOCK_LISTENER_INIT,
+			      .hints = { .listen_fd = -1, .listener = SOCK_LISTENER_INIT } };
 	sigset_t mask;
 	int err = 1;
 
@@ -446,6 +443,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
+	log_init("antfarm-blk", 0, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	/* workers inherit this mask: signals go to the signalfd only */
 	sigemptyset(&mask);
@@ -455,7 +453,7 @@ int main(int argc, char **argv)
 	test_knobs();
 	if (open_disk(&d, &o) < 0 || setup_dev(&d, &o) < 0 || setup_loop(&m, &o) < 0)
 		goto cleanup;
-	log_info("listening on %s", o.socket ? o.socket : "inherited fd");
+	log_info("listening on %s", o.listen_fd >= 0 ? "inherited fd" : m.vhu_l.path);
 	while (!m.quit) {
 		struct epoll_event ev[16];
 		int n = epoll_wait(m.ep, ev, 16, -1);
@@ -473,11 +471,9 @@ cleanup:
 		conn_close(&m);
 	dev_free(&d);
 	hints_close(&m.hints);
-	if (o.socket && o.listen_fd < 0)
-		unlink(o.socket);
-	if (o.stats)
-		unlink(o.stats);
-	if (o.hints)
-		unlink(o.hints);
+	/* only the files this process created: never what a failed start
+	 * found at the paths */
+	sock_listener_close(&m.vhu_l);
+	sock_listener_close(&m.stats_l);
 	return err;
 }

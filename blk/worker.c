@@ -28,14 +28,6 @@ enum { UD_IO = 0, UD_KICK = 1, UD_CTL = 2, UD_TIMER = 3, UD_IGNORE = 4, UD_DELAY
 
 static const uint64_t call_value = 1;
 
-uint64_t vub_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static struct io_uring_sqe *get_sqe(struct vub_worker *w)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
@@ -225,7 +217,7 @@ static void arm_wake(struct vub_worker *w, uint64_t wake)
 {
 	struct io_uring_sqe *sqe;
 
-	if (w->armed_wake && w->armed_wake <= wake && w->armed_wake > vub_now_ns())
+	if (w->armed_wake && w->armed_wake <= wake && w->armed_wake > af_now_ns())
 		return;
 	w->armed_wake = wake;
 	w->wake_ts.tv_sec = wake / 1000000000ull;
@@ -244,7 +236,7 @@ static unsigned dispatch_sched(struct vub_worker *w, void *s, unsigned budget)
 	unsigned n = 0;
 
 	while (n < budget) {
-		uint64_t now = vub_now_ns(), wake = 0;
+		uint64_t now = af_now_ns(), wake = 0;
 		struct af_sched_req *sr;
 
 		if (max && w->submitted >= max)
@@ -395,7 +387,7 @@ static bool hint_pick(struct vub_worker *w, struct vub_qhints *qh, struct vub_qu
 	if (hint_resolve(qh, q, &q->batch_proc)) {
 		qh->exact++;
 	} else {
-		now = vub_now_ns();
+		now = af_now_ns();
 		if (!q->holding)
 			q->hold_until = q->win_hi + w->dev->hint_wait_ns;
 		if (now < q->hold_until) {
@@ -504,7 +496,7 @@ static void take_head(struct vub_worker *w, struct vub_queue *q, uint16_t head, 
  */
 static void process_avail(struct vub_worker *w, struct vub_queue *q)
 {
-	uint64_t now = vub_now_ns();
+	uint64_t now = af_now_ns();
 	unsigned budget = q->vq.num;
 
 	q->kicked = false;
@@ -578,12 +570,12 @@ static void on_io(struct vub_worker *w, struct blk_req *r, int res)
 		return;		/* resubmitted: submit_io() counted it again */
 	if (res < 0 && !(r->io.op == AF_OP_DISCARD && res == -EOPNOTSUPP)) {
 		r->io.status = VIRTIO_BLK_S_IOERR;
-		if (vub_verbose > 1)
+		if (log_verbose() > 1)
 			log_debug("queue %u head %u: %s", r->q->index, r->head, strerror(-res));
 	} else if ((r->io.op == AF_OP_READ || r->io.op == AF_OP_WRITE) && res == 0) {
 		r->io.status = VIRTIO_BLK_S_IOERR;	/* EOF: the file shrank */
 	}
-	now = vub_now_ns();
+	now = af_now_ns();
 	if (r->hold_until > now) {
 		struct io_uring_sqe *sqe = get_sqe(w);
 
@@ -614,7 +606,7 @@ static void on_kick(struct vub_worker *w, uint64_t ud, int res)
 		return;
 	}
 	if (res > 0) {
-		uint64_t now = vub_now_ns();
+		uint64_t now = af_now_ns();
 
 		/* the doorbell writes this read collected happened in
 		 * (previous kick read, now]; see hint_pick */
@@ -645,7 +637,7 @@ static void take_exits(struct vub_worker *w)
 	if (!ops->proc_exit)
 		return;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t now = vub_now_ns();
+		uint64_t now = af_now_ns();
 
 		if (w->sched)
 			ops->proc_exit(w->sched, exits[i], now);
@@ -665,7 +657,7 @@ static void handle_cqe(struct vub_worker *w, struct io_uring_cqe *cqe)
 		break;
 	case UD_DELAY:
 		w->submitted--;
-		finish(w, UD_PTR(ud), vub_now_ns());
+		finish(w, UD_PTR(ud), af_now_ns());
 		break;
 	case UD_KICK:
 		on_kick(w, ud, cqe->res);
@@ -675,7 +667,7 @@ static void handle_cqe(struct vub_worker *w, struct io_uring_cqe *cqe)
 		arm_ctl(w);
 		break;
 	case UD_TIMER:
-		if (w->armed_wake && w->armed_wake <= vub_now_ns())
+		if (w->armed_wake && w->armed_wake <= af_now_ns())
 			w->armed_wake = 0;
 		break;
 	}
@@ -685,7 +677,7 @@ static void handle_cqe(struct vub_worker *w, struct io_uring_cqe *cqe)
 
 static void resubmit(struct vub_worker *w, struct vub_queue *q)
 {
-	uint64_t now = vub_now_ns();
+	uint64_t now = af_now_ns();
 
 	if (q->n_resubmit)
 		log_info("queue %u: resubmitting %u inflight requests", q->index, q->n_resubmit);
@@ -771,7 +763,7 @@ static int setup_ring(struct vub_worker *w)
  */
 static bool poll_avail(struct vub_worker *w)
 {
-	uint64_t until = vub_now_ns() + (uint64_t)w->dev->poll_us * 1000;
+	uint64_t until = af_now_ns() + (uint64_t)w->dev->poll_us * 1000;
 	unsigned spins = 0;
 
 	io_uring_submit(&w->ring);
@@ -789,7 +781,7 @@ static bool poll_avail(struct vub_worker *w)
 		    __atomic_load_n(&w->pause_req, __ATOMIC_RELAXED))
 			return false;
 		__builtin_ia32_pause();
-	} while ((++spins & 63) || vub_now_ns() < until);
+	} while ((++spins & 63) || af_now_ns() < until);
 	return false;
 }
 

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "../../agent/json.h"
-#include "../../agent/outq.h"
-#include "../../agent/proto.h"
+#include "lib/json.h"
+#include "agent/outq.h"
+#include "agent/proto.h"
 
 static int failures, cases;
 

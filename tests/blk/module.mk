@@ -11,19 +11,20 @@ $(BLKT_DIR)/e2e: $(BUILD)/tests/blk/e2e.o $(BUILD)/tests/blk/mini.o $(BUILD)/tes
 
 TEST_PROGS += $(BLKT_DIR)/parsers
 
-$(BUILD)/tests/blk/parsers.o: CFLAGS += -Iblk
-$(BLKT_DIR)/parsers: $(BUILD)/tests/blk/parsers.o $(BUILD)/tests/blk/util.o $(BLK_CORE_OBJS)
+$(BUILD)/tests/blk/parsers.o: CFLAGS += -iquote blk
+$(BLKT_DIR)/parsers: $(BUILD)/tests/blk/parsers.o $(BUILD)/tests/blk/util.o $(BLK_CORE_OBJS) \
+		     $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 # libFuzzer targets (clang); built with the rest so the short run can use them.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	       -std=gnu11 -D_GNU_SOURCE -Iinclude -Iblk -Wall -Wno-unused-parameter
+	       -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -iquote blk -Wall -Wno-unused-parameter
 BLK_FUZZ := $(BLKT_DIR)/fuzz_msg $(BLKT_DIR)/fuzz_chain
-$(BLKT_DIR)/fuzz_%: tests/blk/fuzz_%.c $(BLK_CORE_SRCS) blk/vub.h blk/virtq.h blk/blkreq.h blk/vhost_msg.h
+$(BLKT_DIR)/fuzz_%: tests/blk/fuzz_%.c $(BLK_CORE_SRCS) $(LIB_SRCS) $(wildcard blk/*.h lib/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(BLK_CORE_SRCS) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(BLK_CORE_SRCS) $(LIB_SRCS) -o $@
 
 build-all: $(BLK_FUZZ)
 TEST_PROGS += tests/blk/fuzz-short.sh
@@ -32,11 +33,11 @@ TEST_PROGS += tests/blk/qemu-guest.sh
 
 # antfarm-blk under ASan/UBSan/LSan for asan-e2e.sh (same sources, own objects)
 BLK_ASAN := $(BLKT_DIR)/asan/antfarm-blk
-$(BLK_ASAN): $(BLK_SRCS) $(wildcard blk/*.h include/*.h)
+$(BLK_ASAN): $(BLK_SRCS) $(LIB_SRCS) $(wildcard blk/*.h lib/*.h include/*.h)
 	$(call msg,ASAN,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -std=gnu11 \
-		-D_GNU_SOURCE -Iinclude $(BLK_SRCS) -o $@ -luring -lpthread -lm
+		-D_GNU_SOURCE -I. -Iinclude $(BLK_SRCS) $(LIB_SRCS) -o $@ -luring -lpthread -lm
 build-all: $(BLK_ASAN)
 TEST_PROGS += tests/blk/asan-e2e.sh
 TEST_PROGS += tests/blk/cli.sh

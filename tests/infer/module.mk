@@ -13,7 +13,7 @@ TEST_PROGS += $(BUILD)/tests/infer/test_infer
 
 $(BUILD)/tests/infer/test_live.o: CFLAGS += -Iagent
 
-$(BUILD)/tests/infer/test_live: $(BUILD)/tests/infer/test_live.o $(COLLECTOR_OBJS)
+$(BUILD)/tests/infer/test_live: $(BUILD)/tests/infer/test_live.o $(COLLECTOR_OBJS) $(LIB_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_BPF) -o $@
 
