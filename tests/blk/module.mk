@@ -19,9 +19,10 @@ $(BLKT_DIR)/parsers: $(BUILD)/tests/blk/parsers.o $(BUILD)/tests/blk/util.o $(BL
 
 # libFuzzer targets (clang); built with the rest so the short run can use them.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	       -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -iquote blk -Wall -Wno-unused-parameter
+	       -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -iquote blk $(WARN)
 BLK_FUZZ := $(BLKT_DIR)/fuzz_msg $(BLKT_DIR)/fuzz_chain
-$(BLKT_DIR)/fuzz_%: tests/blk/fuzz_%.c $(BLK_CORE_SRCS) $(LIB_SRCS) $(wildcard blk/*.h lib/*.h)
+$(BLKT_DIR)/fuzz_%: tests/blk/fuzz_%.c $(BLK_CORE_SRCS) $(LIB_SRCS) $(wildcard blk/*.h lib/*.h) \
+		   $(FLAGS_FILE)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(BLK_CORE_SRCS) $(LIB_SRCS) -o $@
@@ -33,10 +34,10 @@ TEST_PROGS += tests/blk/qemu-guest.sh
 
 # antfarm-blk under ASan/UBSan/LSan for asan-e2e.sh (same sources, own objects)
 BLK_ASAN := $(BLKT_DIR)/asan/antfarm-blk
-$(BLK_ASAN): $(BLK_SRCS) $(LIB_SRCS) $(wildcard blk/*.h lib/*.h include/*.h)
+$(BLK_ASAN): $(BLK_SRCS) $(LIB_SRCS) $(wildcard blk/*.h lib/*.h include/*.h) $(FLAGS_FILE)
 	$(call msg,ASAN,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -std=gnu11 \
+	$(Q)$(CC) -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -std=gnu11 \
 		-D_GNU_SOURCE -I. -Iinclude $(BLK_SRCS) $(LIB_SRCS) -o $@ -luring -lpthread -lm
 build-all: $(BLK_ASAN)
 TEST_PROGS += tests/blk/asan-e2e.sh
@@ -46,10 +47,7 @@ TEST_PROGS += tests/blk/hdd-share.sh
 # exact hint tags: antfarm-agent + af-inject + antfarm-blk + the vhu front-end
 TEST_PROGS += $(BLKT_DIR)/hints-exact
 $(BUILD)/tests/blk/hints_exact.o: CFLAGS += -Itests/vhu
-# (tests/vhu/module.mk is read after this file: its VHU_LIB_OBJS is still empty)
-HINTS_VHU_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu.o vhu_ring.o vhu_msg.o vhu_check.o \
-		  backend.o testlib.o)
-$(BLKT_DIR)/hints-exact: $(BUILD)/tests/blk/hints_exact.o $(HINTS_VHU_OBJS) \
-		 | $(BUILD)/antfarm-blk
+$(BLKT_DIR)/hints-exact: $(BUILD)/tests/blk/hints_exact.o $(VHU_LIB_OBJS) \
+		 | $(BUILD)/antfarm-blk $(BUILD)/antfarm-agent $(AF_INJECT)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
