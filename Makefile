@@ -80,7 +80,7 @@ $(BUILD)/%.o: %.c $(FLAGS_FILE) | $(BUILD)
 # before it (lib/ first, then what the programs are made of, then their
 # tests and benchmarks).
 MODULES := lib bpf agent cli blk \
-	   tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
+	   tests/lib tests/runner tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
 	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/sched
 include $(MODULES:%=%/module.mk)
 

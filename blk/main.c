@@ -396,11 +396,8 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 	m->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (m->ep < 0)
 		return -1;
-	m->listen_fd = o->listen_fd >= 0 ? o->listen_fd :
-		       listen_unix(&m->vhu_l, o, o->socket, "vhost-user socket");
-	if (m->listen_fd < 0)
-		return -1;
-	ep_add(m, m->listen_fd, EV_LISTEN);
+	/* the vhost-user socket last: a front-end (or test) that sees it
+	 * finds the others listening */
 	m->stats_fd = -1;
 	if (o->stats) {
 		m->stats_fd = listen_unix(&m->stats_l, o, o->stats, "stats socket");
@@ -414,6 +411,11 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 		ep_add(m, m->hints.listen_fd, EV_HINT_LISTEN);
 	}
 	m->d->hints = &m->hints;
+	m->listen_fd = o->listen_fd >= 0 ? o->listen_fd :
+		       listen_unix(&m->vhu_l, o, o->socket, "vhost-user socket");
+	if (m->listen_fd < 0)
+		return -1;
+	ep_add(m, m->listen_fd, EV_LISTEN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

@@ -1,19 +1,19 @@
-# antfarm-blk tests: end to end over the socket, parser unit tests,
-# libFuzzer runs of both parsers, and QEMU's negotiation.
+# antfarm-blk tests: end to end over the socket (with the vhu front-end,
+# tests/vhu), parser unit tests, libFuzzer runs of both parsers, and
+# QEMU's negotiation.
 BLKT_DIR := $(BUILD)/tests/blk
 
 TEST_PROGS += $(BLKT_DIR)/e2e
 
-$(BLKT_DIR)/e2e: $(BUILD)/tests/blk/e2e.o $(BUILD)/tests/blk/mini.o $(BUILD)/tests/blk/util.o \
-		 | $(BUILD)/antfarm-blk
+$(BUILD)/tests/blk/e2e.o: CFLAGS += -Itests/vhu
+$(BLKT_DIR)/e2e: $(BUILD)/tests/blk/e2e.o $(VHU_LIB_OBJS) | $(BUILD)/antfarm-blk
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 TEST_PROGS += $(BLKT_DIR)/parsers
 
 $(BUILD)/tests/blk/parsers.o: CFLAGS += -iquote blk
-$(BLKT_DIR)/parsers: $(BUILD)/tests/blk/parsers.o $(BUILD)/tests/blk/util.o $(BLK_CORE_OBJS) \
-		     $(LIB_OBJS)
+$(BLKT_DIR)/parsers: $(BUILD)/tests/blk/parsers.o $(BLK_CORE_OBJS) $(LIB_OBJS) $(CHECK_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 

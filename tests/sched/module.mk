@@ -8,6 +8,6 @@ SCHED_SIM_OBJS := $(SCHED_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/sched/sim.o
 SCHED_TESTS := $(BUILD)/tests/sched/test_sched_unit $(BUILD)/tests/sched/test_sched_sim
 TEST_PROGS += $(SCHED_TESTS)
 
-$(SCHED_TESTS): %: %.o $(SCHED_SIM_OBJS)
+$(SCHED_TESTS): %: %.o $(SCHED_SIM_OBJS) $(CHECK_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lm -o $@
