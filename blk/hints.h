@@ -27,7 +27,7 @@ struct vub_hint_ent {
 /*
  * Per queue, under vub_hints.mu: the main thread appends NOTIFY hints
  * whose value is the queue index, the worker matches them to its kicks
- * (worker.c, hint_resolve) and learns the doorbell address from them.
+ * (tags.c, hint_resolve) and learns the doorbell address from them.
  */
 struct vub_qhints {
 	struct vub_hint_ent ring[VUB_HINT_HIST];

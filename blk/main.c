@@ -79,33 +79,6 @@ static int open_disk(struct vub_dev *d, const struct opts *o)
 	return 0;
 }
 
-static int sched_opt(struct af_sched_conf *c, const char *kv)
-{
-	static const struct { const char *key; uint64_t scale; size_t off; bool u32; } keys[] = {
-		{ "window_us", 1000, offsetof(struct af_sched_conf, antic_window_ns), false },
-		{ "read_expire_ms", 1000000, offsetof(struct af_sched_conf, read_expire_ns), false },
-		{ "write_expire_ms", 1000000, offsetof(struct af_sched_conf, write_expire_ns), false },
-		{ "max_antic", 1, offsetof(struct af_sched_conf, max_antic), true },
-		{ "max_inflight", 1, offsetof(struct af_sched_conf, max_inflight), true },
-	};
-	const char *eq = strchr(kv, '=');
-	unsigned v;
-
-	for (size_t i = 0; eq && i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strlen(keys[i].key) != (size_t)(eq - kv) || strncmp(kv, keys[i].key, eq - kv))
-			continue;
-		if (parse_uint(eq + 1, 0, 1u << 30, &v) < 0)
-			break;
-		if (keys[i].u32)
-			*(uint32_t *)((char *)c + keys[i].off) = v;
-		else
-			*(uint64_t *)((char *)c + keys[i].off) = v * keys[i].scale;
-		return 0;
-	}
-	log_warnx("bad --sched-opt '%s' (see --help)", kv);
-	return -1;
-}
-
 static struct hdd_model hdd;
 
 static uint64_t hdd_hook(void *ctx, const struct af_sched_req *r, uint64_t now)
@@ -141,9 +114,8 @@ static int setup_dev(struct vub_dev *d, const struct opts *o)
 	}
 	af_sched_conf_defaults(&d->sched_conf);
 	d->sched_conf.nqueues = o->nqueues;
-	for (unsigned i = 0; i < o->n_sched_opts; i++)
-		if (sched_opt(&d->sched_conf, o->sched_opts[i]) < 0)
-			return -1;
+	if (opts_sched_conf(o, &d->sched_conf) < 0)
+		return -1;
 	d->nqueues = o->nqueues;
 	d->max_qsize = o->qsize;
 	d->poll_us = o->poll_us;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* antfarm-blk's command line: --help text and option parsing. */
-#include <errno.h>
+/* antfarm-blk's command line: --help text, option parsing, --sched-opt. */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "lib/num.h"
 #include "lib/sock.h"
 #include "vub.h"
@@ -70,6 +71,41 @@ static void usage(FILE *out)
 "      -object memory-backend-memfd,id=mem,size=1G,share=on \\\n"
 "      -chardev socket,id=c0,path=/run/vm0-disk.sock,reconnect=1 \\\n"
 "      -device vhost-user-blk,chardev=c0,num-queues=2 ...\n");
+}
+
+static int sched_opt(struct af_sched_conf *c, const char *kv)
+{
+	static const struct { const char *key; uint64_t scale; size_t off; bool u32; } keys[] = {
+		{ "window_us", 1000, offsetof(struct af_sched_conf, antic_window_ns), false },
+		{ "read_expire_ms", 1000000, offsetof(struct af_sched_conf, read_expire_ns), false },
+		{ "write_expire_ms", 1000000, offsetof(struct af_sched_conf, write_expire_ns), false },
+		{ "max_antic", 1, offsetof(struct af_sched_conf, max_antic), true },
+		{ "max_inflight", 1, offsetof(struct af_sched_conf, max_inflight), true },
+	};
+	const char *eq = strchr(kv, '=');
+	unsigned v;
+
+	for (size_t i = 0; eq && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strlen(keys[i].key) != (size_t)(eq - kv) || strncmp(kv, keys[i].key, eq - kv))
+			continue;
+		if (parse_uint(eq + 1, 0, 1u << 30, &v) < 0)
+			break;
+		if (keys[i].u32)
+			*(uint32_t *)((char *)c + keys[i].off) = v;
+		else
+			*(uint64_t *)((char *)c + keys[i].off) = v * keys[i].scale;
+		return 0;
+	}
+	log_warnx("bad --sched-opt '%s' (see --help)", kv);
+	return -1;
+}
+
+int opts_sched_conf(const struct opts *o, struct af_sched_conf *c)
+{
+	for (unsigned i = 0; i < o->n_sched_opts; i++)
+		if (sched_opt(c, o->sched_opts[i]) < 0)
+			return -1;
+	return 0;
 }
 
 int parse_args(int argc, char **argv, struct opts *o)

@@ -24,5 +24,8 @@ struct opts {
 /* Fills o (preset with defaults); -1 after printing why.  --help and
  * --print-capabilities print and exit. */
 int parse_args(int argc, char **argv, struct opts *o);
+/* Applies the --sched-opt KEY=VALUE tunables to c; -1 after logging why. */
+struct af_sched_conf;
+int opts_sched_conf(const struct opts *o, struct af_sched_conf *c);
 
 #endif

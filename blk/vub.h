@@ -6,6 +6,7 @@
  * (control plane, main thread), mem.c (guest memory table), virtq.c (split
  * virtqueue + descriptor-chain parser), inflight.c (INFLIGHT_SHMFD region),
  * blkreq.c (virtio-blk request parser), worker.c (io_uring data path),
+ * tags.c (which process a request belongs to, from the hints),
  * stats.c, hints.c, main.c; logging, the clock and sockets are lib/'s.
  *
  * Everything read from the guest or the front-end is untrusted.  Host and
