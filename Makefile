@@ -11,6 +11,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make vmlinux    regenerate vmlinux.h from the running kernel's BTF
 #   V=1             show the commands
+#   WERROR=1        warnings are errors (what make test and CI build with)
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
@@ -21,13 +22,16 @@ BPFTOOL  ?= bpftool
 
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
+# Warnings of every compiler run (C, BPF, the fuzzers, the sanitizer build).
+WARN     := -Wall -Wextra -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror)
+
 CFLAGS   ?= -O2 -g
-CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-            -Iinclude -I$(BUILD) -MMD -MP
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE \
+            -I. -Iinclude -I$(BUILD) -MMD -MP
 LDLIBS_BPF := -lbpf -lelf -lz
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
-              -Wall -Wno-unused-function -MMD -MP
+              -Wall -Wno-unused-function $(if $(filter 1,$(WERROR)),-Werror) -MMD -MP
 
 ifeq ($(V),1)
 Q =
@@ -42,14 +46,24 @@ BINS       :=
 TEST_PROGS :=
 DEPS_FILES :=
 
-.PHONY: all test demo install clean deps vmlinux accuracy bench-blk bench-sched
+.PHONY: all test demo install clean deps vmlinux accuracy bench-blk bench-sched FORCE
 all: build-all
+
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
 
 $(BUILD) $(BUILD)/bpf $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
+# Every compiled file depends on the flags it was compiled with: a build
+# with other flags (WERROR=1 for make test, CFLAGS=...) recompiles.
+FLAGS_FILE := $(BUILD)/flags
+FLAGS_NOW  := $(CC) $(CFLAGS) | $(CLANG) $(BPF_CFLAGS)
+$(FLAGS_FILE): FORCE | $(BUILD)
+	$(Q)printf '%s\n' '$(FLAGS_NOW)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_NOW)' > $@
+
 # BPF object and skeleton from bpf/<name>.bpf.c
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux.h | $(BUILD)/bpf
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux.h $(FLAGS_FILE) | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $@
 
@@ -57,12 +71,18 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: %.c | $(BUILD)
+$(BUILD)/%.o: %.c $(FLAGS_FILE) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-include $(sort $(wildcard */module.mk tests/*/module.mk bench/*/module.mk))
+# The module files, in this order: each may use the variables of those
+# before it (lib/ first, then what the programs are made of, then their
+# tests and benchmarks).
+MODULES := lib bpf agent cli blk \
+	   tests/lib tests/runner tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
+	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/sched
+include $(MODULES:%=%/module.mk)
 
 build-all: $(BINS) $(TEST_PROGS)
 
@@ -71,8 +91,9 @@ build-all: $(BINS) $(TEST_PROGS)
 deps:
 	$(Q)sh mk/deps.sh
 
+# CI runs this: a warning fails the build.
 test: deps
-	$(Q)$(MAKE) --no-print-directory build-all
+	$(Q)$(MAKE) --no-print-directory WERROR=1 build-all
 	$(Q)sh tests/run-tests.sh $(TEST_PROGS)
 
 demo: deps

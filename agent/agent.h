@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "collector.h"
-#include "json.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/sock.h"
 #include "outq.h"
 #include "proto.h"
 
@@ -39,6 +42,8 @@ struct af_hint_conn;
 
 struct af_agent_opts {
 	const char *socket_path;
+	mode_t socket_mode;		/* 0: 0660 */
+	gid_t socket_gid;		/* (gid_t)-1: root's */
 	int max_clients;
 	size_t queue_limit;		/* bytes per subscriber */
 	uint64_t request_timeout_ns;	/* a client must send its request within this */
@@ -53,7 +58,7 @@ struct af_agent {
 	int epfd;
 	struct af_watch listen_w, signal_w, timer_w, ring_w;
 	int stop;
-	ino_t sock_ino;			/* to remove only our own socket file */
+	struct sock_listener listener;
 	struct af_client *clients;
 	struct af_client *dead;		/* closed, freed after the epoll batch */
 	int nclients, nsubscribers, switch_subscribers;
@@ -64,14 +69,16 @@ struct af_agent {
 	struct af_hint_conn *hints;
 	struct af_recorder *rec;	/* --record */
 	/* counters for stats and metrics */
-	uint64_t events[16];		/* by enum af_ev_type (0: unknown) */
+	uint64_t events[AF_EV_MAX];	/* by enum af_ev_type (0: unknown) */
 	uint64_t clients_total, bad_requests, sub_dropped, client_timeouts;
 	uint64_t start_ns;
 };
 
-uint64_t af_now_ns(void);
+/* loop.c: the epoll loop */
 int af_watch_add(struct af_agent *a, struct af_watch *w, uint32_t events);
 int af_watch_mod(struct af_agent *a, struct af_watch *w, uint32_t events);
+/* Runs the handlers of ready fds until a->stop; 0, or -1 if epoll failed. */
+int af_loop_run(struct af_agent *a);
 
 /* server.c: the listening socket and its clients */
 int server_open(struct af_agent *a, char *err, size_t errlen);

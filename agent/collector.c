@@ -14,7 +14,10 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <syslog.h>
 #include "collector.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "collector_host.h"
 #include "antfarm.skel.h"
 
@@ -133,7 +136,8 @@ static int libbpf_loud(enum libbpf_print_level l, const char *fmt, va_list ap)
 {
 	if (l == LIBBPF_DEBUG)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	log_vmsg(l == LIBBPF_WARN ? LOG_WARNING : LOG_INFO, fmt, ap);
+	return 0;
 }
 
 /* Decide autoload per program from the host kind and the tracepoints in BTF. */
@@ -166,8 +170,8 @@ static int choose_programs(struct af_collector *c, char *err, size_t errlen)
 		if (want && d->cr3_source)
 			ncr3++;
 		if (c->opts.verbose)
-			fprintf(stderr, "collector: %-26s %s\n", d->tp ? d->tp : d->name,
-				want ? "load" : "skip");
+			log_debug("collector: %-26s %s", d->tp ? d->tp : d->name,
+				  want ? "load" : "skip");
 	}
 	if (!ncr3 && !c->opts.force_host) {
 		set_err(err, errlen, "no KVM tracepoint that shows CR3 (kvm_emulate_insn, kvm_exit, "
@@ -308,7 +312,7 @@ int af_collector_open(struct af_collector **out, const struct af_collector_opts 
 	if (r < 0)
 		goto fail;
 	if (c->host.warning[0])
-		fprintf(stderr, "antfarm: warning: %s\n", c->host.warning);
+		log_warnx("warning: %s", c->host.warning);
 
 	c->skel = antfarm_bpf__open();
 	if (!c->skel) {
@@ -622,11 +626,7 @@ int af_collector_foreach_proc_at(struct af_collector *c, uint64_t now_ns,
 
 int af_collector_foreach_proc(struct af_collector *c, af_proc_cb cb, void *ctx)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns's clock */
-	return af_collector_foreach_proc_at(c, ts.tv_sec * 1000000000ull + ts.tv_nsec,
-					    cb, ctx);
+	return af_collector_foreach_proc_at(c, af_now_ns(), cb, ctx);
 }
 
 int af_collector_foreach_vm(struct af_collector *c, af_vm_cb cb, void *ctx)

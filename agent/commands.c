@@ -124,7 +124,7 @@ static void reply_stats(struct af_agent *a, struct sbuf *out)
 	kv_u64(out, "bad_requests", a->bad_requests);
 	kv_u64(out, "client_timeouts", a->client_timeouts);
 	kv_u64(out, "subscriber_dropped", a->sub_dropped);
-	for (unsigned t = 1; t < 16; t++)
+	for (unsigned t = 1; t < AF_EV_MAX; t++)
 		if (af_ev_name(t))
 			sb_printf(out, ",\"events_%s\":%llu", af_ev_name(t),
 				  (unsigned long long)a->events[t]);
@@ -147,7 +147,7 @@ static void metrics_agent(struct af_agent *a, FILE *f)
 {
 	fprintf(f, "# HELP antfarm_events_total Ring-buffer records received by the agent, by type.\n"
 		   "# TYPE antfarm_events_total counter\n");
-	for (unsigned t = 1; t < 16; t++)
+	for (unsigned t = 1; t < AF_EV_MAX; t++)
 		if (af_ev_name(t))
 			fprintf(f, "antfarm_events_total{type=\"%s\"} %llu\n", af_ev_name(t),
 				(unsigned long long)a->events[t]);

@@ -10,11 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include "agent.h"
 #include "antfarm_hint.h"
-#include "log.h"
 
 #define BACKOFF_MIN_NS 1000000000ull
 #define BACKOFF_MAX_NS 30000000000ull
@@ -37,11 +35,10 @@ static void hint_disconnect(struct af_hint_conn *h, uint64_t now)
 
 static void hint_connect(struct af_hint_conn *h, uint64_t now)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	strncpy(sa.sun_path, h->path, sizeof(sa.sun_path) - 1);
-	h->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->fd < 0 || connect(h->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	/* non-blocking: a backend whose backlog is full is tried again later */
+	h->fd = sock_connect(h->path, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+	if (h->fd < 0) {
+		errno = -h->fd;
 		if (h->backoff_ns == BACKOFF_MIN_NS)
 			log_warn("hints: cannot connect to %s (will retry)", h->path);
 		hint_disconnect(h, now);
@@ -121,25 +118,32 @@ void hints_tick(struct af_agent *a, uint64_t now)
 	}
 }
 
+/* Label values are written as JSON strings: the quoting and escaping
+ * Prometheus expects for a path with '"' or '\\' in it. */
+static void metric_per_backend(struct af_agent *a, FILE *f, const char *name,
+			       const char *help, const char *type, int which)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (int i = 0; i < a->o.nhints; i++) {
+		const struct af_hint_conn *h = &a->hints[i];
+
+		fprintf(f, "%s{backend=", name);
+		json_fputs(f, h->path);
+		fprintf(f, "} %llu\n", which == 0 ? (unsigned long long)h->sent :
+			which == 1 ? (unsigned long long)h->dropped : (unsigned long long)(h->fd >= 0));
+	}
+}
+
 void hints_metrics(struct af_agent *a, FILE *f)
 {
 	if (!a->o.nhints)
 		return;
-	fprintf(f, "# HELP antfarm_hints_sent_total Hints sent to an antfarm-blk backend.\n"
-		   "# TYPE antfarm_hints_sent_total counter\n");
-	for (int i = 0; i < a->o.nhints; i++)
-		fprintf(f, "antfarm_hints_sent_total{backend=\"%s\"} %llu\n", a->hints[i].path,
-			(unsigned long long)a->hints[i].sent);
-	fprintf(f, "# HELP antfarm_hints_dropped_total Hints dropped (backend absent or full).\n"
-		   "# TYPE antfarm_hints_dropped_total counter\n");
-	for (int i = 0; i < a->o.nhints; i++)
-		fprintf(f, "antfarm_hints_dropped_total{backend=\"%s\"} %llu\n", a->hints[i].path,
-			(unsigned long long)a->hints[i].dropped);
-	fprintf(f, "# HELP antfarm_hints_connected Whether the backend's hint socket is connected.\n"
-		   "# TYPE antfarm_hints_connected gauge\n");
-	for (int i = 0; i < a->o.nhints; i++)
-		fprintf(f, "antfarm_hints_connected{backend=\"%s\"} %d\n", a->hints[i].path,
-			a->hints[i].fd >= 0);
+	metric_per_backend(a, f, "antfarm_hints_sent_total",
+			   "Hints sent to an antfarm-blk backend.", "counter", 0);
+	metric_per_backend(a, f, "antfarm_hints_dropped_total",
+			   "Hints dropped (backend absent or full).", "counter", 1);
+	metric_per_backend(a, f, "antfarm_hints_connected",
+			   "Whether the backend's hint socket is connected.", "gauge", 2);
 }
 
 void hints_close(struct af_agent *a)

@@ -12,21 +12,24 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 #include "agent.h"
-#include "log.h"
+#include "antfarm_proto.h"
+#include "lib/num.h"
 #include "record.h"
 
-#define DEFAULT_SOCKET "/run/antfarm/agent.sock"
 #define MAX_HINTS 16
+
+enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB,
+       OPT_REPLYTO, OPT_SMODE, OPT_SGROUP, OPT_RECORD, OPT_REPLAY };
 
 static const char usage_text[] =
 "NAME\n"
 "    antfarm-agent - track the processes of KVM guests from the host\n"
 "\n"
 "SYNOPSIS\n"
-"    antfarm-agent [-d] [-v] [--socket PATH] [--blk-hints PATH]...\n"
+"    antfarm-agent [-d] [-v] [--socket PATH] [--socket-mode MODE]\n"
+"                  [--socket-group GROUP] [--blk-hints PATH]...\n"
 "                  [--idle-timeout SEC] [--queue-kib N] [--max-clients N]\n"
 "                  [--request-timeout SEC] [--reply-timeout SEC]\n"
 "                  [--ringbuf-mib N] [--no-switch] [--record FILE]\n"
@@ -42,10 +45,14 @@ static const char usage_text[] =
 "OPTIONS\n"
 "    -d, --foreground      stay in the foreground and log to stderr\n"
 "                          (default: detach and log to syslog)\n"
-"    -v, --verbose         more detail (libbpf messages, each client)\n"
-"    -s, --socket PATH     listen on PATH (default " DEFAULT_SOCKET ");\n"
-"                          mode 0660; a stale socket is replaced, a live\n"
-"                          agent on PATH is an error\n"
+"    -v, --verbose         debug messages (libbpf, each client)\n"
+"    -s, --socket PATH     listen on PATH (default " AF_DEFAULT_SOCKET ");\n"
+"                          PATH.lock is held while running; a stale socket\n"
+"                          is replaced, a live one or anything else at PATH\n"
+"                          is an error\n"
+"    --socket-mode MODE    the socket's mode, octal (default 0660)\n"
+"    --socket-group GROUP  the socket's group (default root's): its members\n"
+"                          may use antfarm(1)\n"
 "    --blk-hints PATH      send process hints to the antfarm-blk backend\n"
 "                          listening on PATH (repeatable, up to 16)\n"
 "    --idle-timeout SEC    where the host cannot see page-table teardown,\n"
@@ -88,44 +95,47 @@ static int no_switch;
 static const char *record_path, *replay_path;
 static int foreground, verbose;
 static const char *hint_paths[MAX_HINTS];
+static char hint_abs[MAX_HINTS][SOCK_PATH_MAX];
 
-uint64_t af_now_ns(void)
+static int opt_seconds(const char *opt, uint64_t max, uint64_t *ns)
 {
-	struct timespec ts;
+	uint64_t v;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (parse_opt_u64(opt, optarg, 1, max, &v))
+		return -1;
+	*ns = v * 1000000000ull;
+	return 0;
 }
 
-int af_watch_add(struct af_agent *a, struct af_watch *w, uint32_t events)
+/* The agent chdir()s to / when it detaches: hint paths are made absolute
+ * first (the socket's path is, by sock_listen()). */
+static int add_hint_path(struct af_agent_opts *o, const char *path)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, w->fd, &ev);
+	if (o->nhints == MAX_HINTS) {
+		log_warnx("at most %d --blk-hints", MAX_HINTS);
+		return -1;
+	}
+	if (sock_abspath(path, hint_abs[o->nhints], sizeof(hint_abs[0]))) {
+		log_warnx("--blk-hints: path too long: %s", path);
+		return -1;
+	}
+	hint_paths[o->nhints] = hint_abs[o->nhints];
+	o->nhints++;
+	return 0;
 }
 
-int af_watch_mod(struct af_agent *a, struct af_watch *w, uint32_t events)
+static int socket_opt(int c, struct af_agent_opts *o)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	return epoll_ctl(a->epfd, EPOLL_CTL_MOD, w->fd, &ev);
-}
-
-static int parse_uint(const char *s, const char *opt, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || *end || end == s || *s == '-' || *out == 0 || *out > max) {
-		fprintf(stderr, "antfarm-agent: %s: invalid value '%s' (1 to %lu)\n", opt, s, max);
+	if (c == OPT_SMODE && sock_parse_mode(optarg, &o->socket_mode)) {
+		log_warnx("--socket-mode: '%s' is not an octal mode (example: 0660)", optarg);
+		return -1;
+	}
+	if (c == OPT_SGROUP && sock_parse_group(optarg, &o->socket_gid)) {
+		log_warnx("--socket-group: no group '%s'", optarg);
 		return -1;
 	}
 	return 0;
 }
-
-enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB, OPT_REPLYTO,
-       OPT_RECORD, OPT_REPLAY };
 
 static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 {
@@ -133,6 +143,8 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "socket-mode", required_argument, NULL, OPT_SMODE },
+		{ "socket-group", required_argument, NULL, OPT_SGROUP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "blk-hints", required_argument, NULL, OPT_HINTS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
@@ -146,7 +158,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ 0 }
 	};
-	unsigned long v;
+	uint64_t v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "dvs:h", longopts, NULL)) != -1) {
@@ -155,58 +167,57 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		case 'v': verbose++; break;
 		case 's': o->socket_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
-		case OPT_HINTS:
-			if (o->nhints == MAX_HINTS) {
-				fprintf(stderr, "antfarm-agent: at most %d --blk-hints\n", MAX_HINTS);
+		case OPT_SMODE:
+		case OPT_SGROUP:
+			if (socket_opt(c, o))
 				return -1;
-			}
-			hint_paths[o->nhints++] = optarg;
+			break;
+		case OPT_HINTS:
+			if (add_hint_path(o, optarg))
+				return -1;
 			break;
 		case OPT_IDLE:
-			if (parse_uint(optarg, "--idle-timeout", 86400, &v))
+			if (opt_seconds("--idle-timeout", 86400, &col_opts.idle_timeout_ns))
 				return -1;
-			col_opts.idle_timeout_ns = v * 1000000000ull;
 			break;
 		case OPT_QUEUE:
-			if (parse_uint(optarg, "--queue-kib", 1 << 20, &v))
+			if (parse_opt_u64("--queue-kib", optarg, 1, 1 << 20, &v))
 				return -1;
 			o->queue_limit = v * 1024;
 			break;
 		case OPT_MAXCL:
-			if (parse_uint(optarg, "--max-clients", 65536, &v))
+			if (parse_opt_u64("--max-clients", optarg, 1, 65536, &v))
 				return -1;
 			o->max_clients = v;
 			break;
 		case OPT_REQTO:
-			if (parse_uint(optarg, "--request-timeout", 3600, &v))
+			if (opt_seconds("--request-timeout", 3600, &o->request_timeout_ns))
 				return -1;
-			o->request_timeout_ns = v * 1000000000ull;
 			break;
 		case OPT_REPLYTO:
-			if (parse_uint(optarg, "--reply-timeout", 3600, &v))
+			if (opt_seconds("--reply-timeout", 3600, &o->reply_timeout_ns))
 				return -1;
-			o->reply_timeout_ns = v * 1000000000ull;
 			break;
 		case OPT_NOSWITCH: no_switch = 1; break;
 		case OPT_RECORD: record_path = optarg; break;
 		case OPT_REPLAY: replay_path = optarg; break;
 		case OPT_RB:
-			if (parse_uint(optarg, "--ringbuf-mib", 1024, &v))
+			if (parse_opt_u64("--ringbuf-mib", optarg, 1, 1024, &v))
 				return -1;
 			if (v & (v - 1)) {
-				fprintf(stderr, "antfarm-agent: --ringbuf-mib: %lu is not a power of two\n", v);
+				log_warnx("--ringbuf-mib: %llu is not a power of two",
+					  (unsigned long long)v);
 				return -1;
 			}
 			col_opts.ringbuf_bytes = v << 20;
 			break;
 		default:
-			fputs("Try 'antfarm-agent --help'.\n", stderr);
+			log_warnx("try 'antfarm-agent --help'");
 			return -1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "antfarm-agent: unexpected argument '%s'\nTry 'antfarm-agent --help'.\n",
-			argv[optind]);
+		log_warnx("unexpected argument '%s'; try 'antfarm-agent --help'", argv[optind]);
 		return -1;
 	}
 	o->hint_paths = hint_paths;
@@ -302,24 +313,6 @@ static int open_fds(struct af_agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-static void run(struct af_agent *a)
-{
-	struct epoll_event evs[64];
-
-	while (!a->stop) {
-		int n = epoll_wait(a->epfd, evs, 64, -1);
-		if (n < 0 && errno != EINTR) {
-			log_warn("epoll_wait");
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			struct af_watch *w = evs[i].data.ptr;
-			w->fn(a, w, evs[i].events);
-		}
-		server_reap(a);
-	}
-}
-
 static void cleanup(struct af_agent *a)
 {
 	/* the last records first: a recording ends with what was inferred */
@@ -341,7 +334,8 @@ int main(int argc, char **argv)
 {
 	struct af_agent a = {
 		.signal_w.fd = -1, .timer_w.fd = -1, .listen_w.fd = -1,
-		.o = { .socket_path = DEFAULT_SOCKET, .max_clients = 256,
+		.listener = { .fd = -1, .lock_fd = -1 },
+		.o = { .socket_path = AF_DEFAULT_SOCKET, .socket_gid = (gid_t)-1, .max_clients = 256,
 		       .queue_limit = 4096 * 1024, .request_timeout_ns = 5000000000ull,
 		       .reply_timeout_ns = 30000000000ull },
 		.epfd = -1,
@@ -349,16 +343,17 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	int ret = 1;
 
+	log_init("antfarm-agent", 0, 0);
 	if (parse_args(argc, argv, &a.o))
 		return 2;
-	log_init(1, verbose);
+	log_init("antfarm-agent", 0, verbose);
 	a.no_switch = no_switch;
 	col_opts.verbose = verbose;
 	if (replay_path)
 		return replay_main(replay_path, verbose);
 	if (geteuid() != 0) {
-		fprintf(stderr, "antfarm-agent: must run as root (loading BPF programs on the KVM "
-			"tracepoints needs CAP_BPF and CAP_PERFMON); try: sudo antfarm-agent\n");
+		log_warnx("must run as root (loading BPF programs on the KVM tracepoints needs "
+			  "CAP_BPF and CAP_PERFMON); try: sudo antfarm-agent");
 		return 1;
 	}
 	a.start_ns = af_now_ns();
@@ -383,7 +378,7 @@ int main(int argc, char **argv)
 			snprintf(err, sizeof(err), "daemon: %s", strerror(errno));
 			goto cleanup;
 		}
-		log_init(0, verbose);
+		log_init("antfarm-agent", 1, verbose);
 		/* the collector printed it to stderr; say it in syslog too */
 		if (af_collector_warning(a.col)[0])
 			log_warnx("%s", af_collector_warning(a.col));
@@ -394,9 +389,8 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "out of memory");
 		goto cleanup;
 	}
-	log_info("listening on %s", a.o.socket_path);
-	run(&a);
-	ret = 0;
+	log_info("listening on %s", a.listener.path);
+	ret = af_loop_run(&a) ? 1 : 0;
 cleanup:
 	if (err[0])
 		log_warnx("%s", err);

@@ -1,24 +1,17 @@
 # antfarm-agent: the daemon core (this directory) linked with the collector
-# (agent/collector.c, objects listed in $(COLLECTOR_OBJS) by bpf/module.mk).
-# agent/json.c and agent/proto.c are also used by the CLI and the tests.
+# (COLLECTOR_OBJS, bpf/module.mk) and lib/.  agent/proto.c and
+# agent/outq.c are also linked into the protocol tests.
 
-AGENT_LIB_OBJS := $(addprefix $(BUILD)/agent/,json.o proto.o outq.o)
-AGENT_OBJS     := $(addprefix $(BUILD)/agent/,main.o server.o commands.o hints.o log.o \
+AGENT_LIB_OBJS := $(addprefix $(BUILD)/agent/,proto.o outq.o) $(LIB_OBJS)
+AGENT_OBJS     := $(addprefix $(BUILD)/agent/,main.o loop.o server.o commands.o hints.o \
                     record.o replay.o obs.o) \
                   $(AGENT_LIB_OBJS)
 
-# The collector is written separately; until it exists, build the rest.
-ifneq ($(wildcard agent/collector.c),)
 BINS += $(BUILD)/antfarm-agent
 
-# COLLECTOR_OBJS is defined by bpf/module.mk, included after this file.
-.SECONDEXPANSION:
-$(BUILD)/antfarm-agent: $(AGENT_OBJS) $$(COLLECTOR_OBJS)
+$(BUILD)/antfarm-agent: $(AGENT_OBJS) $(COLLECTOR_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BPF)
-else
-build-all: $(AGENT_OBJS)
-endif
 
 # the version a recording names (record.c)
 ANTFARM_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "json.h"
+#include "lib/json.h"
 #include "outq.h"
 
 /* A drained queue keeps at most this much memory, so that an idle

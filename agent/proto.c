@@ -5,11 +5,7 @@
 
 #define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : NULL)
 
-static const char *const ev_names[] = {
-	[AF_EV_CREATE] = "create",   [AF_EV_EXIT] = "exit",
-	[AF_EV_SWITCH] = "switch",   [AF_EV_VM_EXIT] = "vm-exit",
-	[AF_EV_NOTIFY] = "notify",   [AF_EV_VM_NEW] = "vm-new",
-};
+static const char *const ev_names[] = AF_EV_NAMES;
 static const char *const reason_names[] = {
 	[AF_EXIT_NONE] = "none", [AF_EXIT_ZAP] = "zap", [AF_EXIT_VM] = "vm",
 	[AF_EXIT_IDLE] = "idle", [AF_EXIT_REUSED] = "reused",
@@ -23,8 +19,9 @@ static const char *const fid_names[] = {
 	[AF_FID_NONE] = "none", [AF_FID_SAMPLED] = "sampled", [AF_FID_FULL] = "full",
 };
 static const char *const cmd_names[] = {
-	[AF_CMD_SUBSCRIBE] = "subscribe", [AF_CMD_PS] = "ps", [AF_CMD_VMS] = "vms",
-	[AF_CMD_STATS] = "stats",         [AF_CMD_METRICS] = "metrics",
+	[AF_CMD_SUBSCRIBE] = "subscribe",	     [AF_CMD_PS] = AF_CMD_NAME_PS,
+	[AF_CMD_VMS] = AF_CMD_NAME_VMS,		     [AF_CMD_STATS] = AF_CMD_NAME_STATS,
+	[AF_CMD_METRICS] = AF_CMD_NAME_METRICS,
 };
 
 const char *af_ev_name(unsigned t) { return NAME(ev_names, t); }
@@ -41,8 +38,20 @@ int af_ev_lookup(const char *name)
 	return -1;
 }
 
+/* A name the client sent, for an error message: quoted and cut to 40
+ * bytes on a character boundary (the parser accepts only valid UTF-8). */
+static const char *quoted(const struct json_val *v, char *buf, size_t len)
+{
+	if (v->type != JSON_STR)
+		return "(not a string)";
+	snprintf(buf, len, "\"%.*s\"", (int)utf8_cut(v->str, strlen(v->str), 40), v->str);
+	return buf;
+}
+
 static int parse_events(const struct json_val *v, uint32_t *mask, char *err, size_t errlen)
 {
+	char name[48];
+
 	if (v->type != JSON_ARR) {
 		snprintf(err, errlen, "\"events\" must be an array of event names");
 		return -1;
@@ -51,11 +60,9 @@ static int parse_events(const struct json_val *v, uint32_t *mask, char *err, siz
 	for (int i = 0; i < v->nitems; i++) {
 		int t = v->items[i].type == JSON_STR ? af_ev_lookup(v->items[i].str) : -1;
 		if (t < 0) {
-			snprintf(err, errlen, "unknown event name %s%.40s%s (known: create, exit, "
+			snprintf(err, errlen, "unknown event name %s (known: create, exit, "
 				 "switch, vm-exit, notify, vm-new)",
-				 v->items[i].type == JSON_STR ? "\"" : "",
-				 v->items[i].type == JSON_STR ? v->items[i].str : "(not a string)",
-				 v->items[i].type == JSON_STR ? "\"" : "");
+				 quoted(&v->items[i], name, sizeof(name)));
 			return -1;
 		}
 		*mask |= AF_EVMASK(t);
@@ -69,15 +76,16 @@ static int parse_events(const struct json_val *v, uint32_t *mask, char *err, siz
 
 static int parse_cmd(const struct json_val *v, enum af_cmd *cmd, char *err, size_t errlen)
 {
+	char name[48];
+
 	if (v->type == JSON_STR)
 		for (unsigned i = AF_CMD_PS; i <= AF_CMD_METRICS; i++)
 			if (!strcmp(v->str, cmd_names[i])) {
 				*cmd = i;
 				return 0;
 			}
-	snprintf(err, errlen, "unknown command %s%.40s%s (known: ps, vms, stats, metrics)",
-		 v->type == JSON_STR ? "\"" : "", v->type == JSON_STR ? v->str : "(not a string)",
-		 v->type == JSON_STR ? "\"" : "");
+	snprintf(err, errlen, "unknown command %s (known: ps, vms, stats, metrics)",
+		 quoted(v, name, sizeof(name)));
 	return -1;
 }
 
@@ -88,14 +96,15 @@ static int check_request(const struct json_obj *o, struct af_request *req,
 
 	for (int i = 0; i < o->n; i++) {
 		const char *k = o->kv[i].key;
-		if (strcmp(k, "cmd") && strcmp(k, "events") && strcmp(k, "vm")) {
-			snprintf(err, errlen, "unknown key \"%.40s\" (known: cmd, events, vm)", k);
+		if (strcmp(k, AF_KEY_CMD) && strcmp(k, AF_KEY_EVENTS) && strcmp(k, AF_KEY_VM)) {
+			snprintf(err, errlen, "unknown key \"%.*s\" (known: cmd, events, vm)",
+				 (int)utf8_cut(k, strlen(k), 40), k);
 			return -1;
 		}
 	}
-	if ((v = json_get(o, "cmd")) && parse_cmd(v, &req->cmd, err, errlen))
+	if ((v = json_get(o, AF_KEY_CMD)) && parse_cmd(v, &req->cmd, err, errlen))
 		return -1;
-	if ((v = json_get(o, "events"))) {
+	if ((v = json_get(o, AF_KEY_EVENTS))) {
 		if (req->cmd != AF_CMD_SUBSCRIBE) {
 			snprintf(err, errlen, "\"events\" is only for subscriptions, not with \"cmd\"");
 			return -1;
@@ -103,7 +112,7 @@ static int check_request(const struct json_obj *o, struct af_request *req,
 		if (parse_events(v, &req->events, err, errlen))
 			return -1;
 	}
-	if ((v = json_get(o, "vm"))) {
+	if ((v = json_get(o, AF_KEY_VM))) {
 		if (v->type != JSON_NUM || !v->is_uint || !v->u || v->u > UINT32_MAX) {
 			snprintf(err, errlen, "\"vm\" must be a VMM process id (1 to 4294967295)");
 			return -1;

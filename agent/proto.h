@@ -14,9 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "antfarm_abi.h"
-#include "json.h"
-
-#define AF_REQ_MAX_LINE (64 * 1024)
+#include "antfarm_proto.h"
+#include "lib/json.h"
 
 enum af_cmd { AF_CMD_SUBSCRIBE, AF_CMD_PS, AF_CMD_VMS, AF_CMD_STATS, AF_CMD_METRICS };
 

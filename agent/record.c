@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include "agent.h"
-#include "log.h"
 #include "obs.h"
 #include "record.h"
 

@@ -6,18 +6,13 @@
  * are non-blocking: a slow client costs only its own queue.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include "agent.h"
-#include "log.h"
 
 enum { CL_REQ, CL_SUB, CL_CLOSING };
 
@@ -294,7 +289,7 @@ void server_event(struct af_agent *a, const struct af_event *ev)
 	uint32_t bit = ev->type < 32 ? AF_EVMASK(ev->type) : 0;
 	int encoded = 0;
 
-	a->events[ev->type < 16 ? ev->type : 0]++;
+	a->events[ev->type < AF_EV_MAX ? ev->type : 0]++;
 	for (struct af_client *c = a->clients; c; c = c->next) {
 		if (c->state != CL_SUB || !(c->req.events & bit) ||
 		    (c->req.vm && c->req.vm != ev->vm_pid))
@@ -343,102 +338,32 @@ void server_tick(struct af_agent *a, uint64_t now)
 	}
 }
 
-/* Another agent answering on the path means we must not steal it; a
- * socket nobody answers on is left over from a crash. */
-static int claim_path(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st)) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket; remove it or use --socket", path);
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (ret == 0) {
-		snprintf(err, errlen, "another antfarm-agent is already listening on %s", path);
-		return -1;
-	}
-	log_info("removing stale socket %s", path);
-	unlink(path);
-	return 0;
-}
-
-static void make_parent_dir(const char *path)
-{
-	char *copy = strdup(path);
-
-	if (copy && mkdir(dirname(copy), 0755) && errno != EEXIST)
-		log_warn("mkdir %s", copy);
-	free(copy);
-}
-
-/* Bind under a temporary name and rename into place once listening, so
- * that a client that sees the socket file can connect to it. */
+/* The socket policy (lock file, stale-socket replacement, mode) is
+ * lib/sock.c's; a live agent on the path is refused there. */
 int server_open(struct af_agent *a, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *path = a->o.socket_path;
-	struct stat st;
-	int fd = -1, n;
+	const struct sock_listen_opts lo = {
+		.path = a->o.socket_path, .type = SOCK_STREAM, .mode = a->o.socket_mode,
+		.gid = a->o.socket_gid, .backlog = 128, .mkdir_parent = 1,
+	};
 
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d.tmp", path, (int)getpid());
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
+	if (sock_listen(&a->listener, &lo, err, errlen))
 		return -1;
-	}
-	make_parent_dir(path);
-	if (claim_path(path, err, errlen))
-		return -1;
-	unlink(sa.sun_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(sa.sun_path, 0660) || listen(fd, 128) || rename(sa.sun_path, path) ||
-	    stat(path, &st)) {
-		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
-		unlink(sa.sun_path);
-		goto fail;
-	}
-	a->sock_ino = st.st_ino;
 	a->listen_w.fn = listen_ready;
-	a->listen_w.fd = fd;
+	a->listen_w.fd = a->listener.fd;
 	if (af_watch_add(a, &a->listen_w, EPOLLIN)) {
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
 		return -1;	/* server_close() closes it and removes the file */
 	}
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }
 
 void server_close(struct af_agent *a)
 {
-	struct stat st;
-
 	while (a->clients)
 		client_free(a, a->clients);
 	server_reap(a);
-	if (a->listen_w.fd >= 0) {
-		close(a->listen_w.fd);
-		/* remove the socket file only if it is still ours */
-		if (!stat(a->o.socket_path, &st) && st.st_ino == a->sock_ino)
-			unlink(a->o.socket_path);
-	}
+	sock_listener_close(&a->listener);	/* removes only our own files */
+	a->listen_w.fd = -1;
 	sb_free(&a->ev_line);
 }

@@ -64,7 +64,7 @@ struct vub_queue {
 	uint64_t kick_buf;
 	void *sched;			/* per-queue scheduler instance */
 	struct vub_qstats st;
-	/* process tags from hints (worker; see hint_hold in worker.c) */
+	/* process tags from hints (worker; see tags.c) */
 	uint64_t kick_ts;		/* CLOCK_MONOTONIC of the last kick read */
 	uint64_t win_lo, win_hi;	/* doorbell writes of the unresolved kicks */
 	uint64_t hold_until;		/* give up waiting for their hint then */
@@ -163,7 +163,5 @@ int vub_inflight_get(struct vub_dev *d, struct vhost_user_msg *msg, int *fd_out)
 int vub_inflight_set(struct vub_dev *d, struct vhost_user_msg *msg);
 void vub_inflight_unmap(struct vub_dev *d);
 struct vub_inflight_q *vub_inflight_queue(struct vub_dev *d, unsigned qi, unsigned num);
-
-uint64_t vub_now_ns(void);
 
 #endif

@@ -6,39 +6,32 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include "antfarm_hint.h"
 #include "dev.h"
 #include "hints.h"
 
-int hints_open(struct vub_hints *h, const char *path)
+int hints_open(struct vub_hints *h, const char *path, mode_t mode, gid_t gid)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const struct sock_listen_opts lo = {
+		.path = path, .type = SOCK_SEQPACKET, .mode = mode, .gid = gid, .backlog = 4,
+		.what = "hint socket",
+	};
+	char err[512];
 
 	memset(h, 0, sizeof(*h));
 	for (int i = 0; i < VUB_HINT_CONNS; i++)
 		h->conns[i] = -1;
 	h->listen_fd = -1;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_warnx("hint socket path too long: %s", path);
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
+	sock_listener_init(&h->listener);
 	pthread_mutex_init(&h->mu, NULL);
 	h->q = calloc(VUB_MAX_QUEUES, sizeof(*h->q));
 	if (!h->q)
 		return -1;
-	h->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (h->listen_fd < 0)
-		return -1;
-	unlink(path);
-	if (bind(h->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(h->listen_fd, 4) < 0) {
-		log_warn("hint socket %s", path);
-		close(h->listen_fd);
-		h->listen_fd = -1;
+	if (sock_listen(&h->listener, &lo, err, sizeof(err))) {
+		log_warnx("%s", err);
 		return -1;
 	}
+	h->listen_fd = h->listener.fd;
 	return 0;
 }
 
@@ -244,8 +237,8 @@ void hints_close(struct vub_hints *h)
 	for (int i = 0; i < VUB_HINT_CONNS; i++)
 		if (h->conns[i] >= 0)
 			close(h->conns[i]);
-	if (h->listen_fd >= 0)
-		close(h->listen_fd);
+	sock_listener_close(&h->listener);	/* removes only our own files */
+	h->listen_fd = -1;
 	free(h->q);
 	h->q = NULL;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
+#include "lib/sock.h"
 
 #define VUB_HINT_CONNS 8
 #define VUB_HINT_HIST  64	/* NOTIFY hints kept per queue */
@@ -26,7 +27,7 @@ struct vub_hint_ent {
 /*
  * Per queue, under vub_hints.mu: the main thread appends NOTIFY hints
  * whose value is the queue index, the worker matches them to its kicks
- * (worker.c, hint_resolve) and learns the doorbell address from them.
+ * (tags.c, hint_resolve) and learns the doorbell address from them.
  */
 struct vub_qhints {
 	struct vub_hint_ent ring[VUB_HINT_HIST];
@@ -43,6 +44,7 @@ struct vub_proc_count {
 };
 
 struct vub_hints {
+	struct sock_listener listener;
 	int listen_fd;
 	int conns[VUB_HINT_CONNS];
 	uint64_t received, notify, create, exit, vm_exit;
@@ -55,7 +57,8 @@ struct vub_hints {
 	uint64_t procs_other;
 };
 
-int hints_open(struct vub_hints *h, const char *path);
+/* Listens on path (lib/sock.h's policy); -1 after logging why. */
+int hints_open(struct vub_hints *h, const char *path, mode_t mode, gid_t gid);
 /* Accepts a connection; returns its fd (to watch) or -1. */
 int hints_accept(struct vub_hints *h);
 /* Reads one hint; false when the connection was closed (EOF or bad hint). */

@@ -21,7 +21,8 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
+#include "lib/num.h"
+#include "lib/sock.h"
 #include "dev.h"
 #include "hints.h"
 #include "hdd.h"
@@ -34,6 +35,7 @@ enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL, EV_
 struct mainloop {
 	struct vub_dev *d;
 	int ep, listen_fd, stats_fd, sig_fd, tick_fd;
+	struct sock_listener vhu_l, stats_l;	/* what we listen on and must clean up */
 	struct vub_hints hints;
 	bool quit;
 };
@@ -77,33 +79,6 @@ static int open_disk(struct vub_dev *d, const struct opts *o)
 	return 0;
 }
 
-static int sched_opt(struct af_sched_conf *c, const char *kv)
-{
-	static const struct { const char *key; uint64_t scale; size_t off; bool u32; } keys[] = {
-		{ "window_us", 1000, offsetof(struct af_sched_conf, antic_window_ns), false },
-		{ "read_expire_ms", 1000000, offsetof(struct af_sched_conf, read_expire_ns), false },
-		{ "write_expire_ms", 1000000, offsetof(struct af_sched_conf, write_expire_ns), false },
-		{ "max_antic", 1, offsetof(struct af_sched_conf, max_antic), true },
-		{ "max_inflight", 1, offsetof(struct af_sched_conf, max_inflight), true },
-	};
-	const char *eq = strchr(kv, '=');
-	unsigned v;
-
-	for (size_t i = 0; eq && i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strlen(keys[i].key) != (size_t)(eq - kv) || strncmp(kv, keys[i].key, eq - kv))
-			continue;
-		if (parse_uint(eq + 1, 0, 1u << 30, &v) < 0)
-			break;
-		if (keys[i].u32)
-			*(uint32_t *)((char *)c + keys[i].off) = v;
-		else
-			*(uint64_t *)((char *)c + keys[i].off) = v * keys[i].scale;
-		return 0;
-	}
-	log_warnx("bad --sched-opt '%s' (see --help)", kv);
-	return -1;
-}
-
 static struct hdd_model hdd;
 
 static uint64_t hdd_hook(void *ctx, const struct af_sched_req *r, uint64_t now)
@@ -139,9 +114,8 @@ static int setup_dev(struct vub_dev *d, const struct opts *o)
 	}
 	af_sched_conf_defaults(&d->sched_conf);
 	d->sched_conf.nqueues = o->nqueues;
-	for (unsigned i = 0; i < o->n_sched_opts; i++)
-		if (sched_opt(&d->sched_conf, o->sched_opts[i]) < 0)
-			return -1;
+	if (opts_sched_conf(o, &d->sched_conf) < 0)
+		return -1;
 	d->nqueues = o->nqueues;
 	d->max_qsize = o->qsize;
 	d->poll_us = o->poll_us;
@@ -211,37 +185,30 @@ static uint64_t hold_hook(void *ctx, const struct af_sched_req *r, uint64_t now)
 static void test_knobs(void)
 {
 	const char *s = getenv("ANTFARM_BLK_TEST_HOLD_MS");
+	uint64_t ms;
 
-	if (s && atoi(s) > 0) {
-		hold_ns = (uint64_t)atoi(s) * 1000000ull;
+	if (s && !parse_u64(s, 1, 3600000, &ms)) {
+		hold_ns = ms * 1000000ull;
 		vub_delay_hook = hold_hook;
 		log_warnx("test knob: holding every completion for %s ms", s);
 	}
 }
 
-static int listen_unix(const char *path, int type)
+/* lib/sock.h's policy: lock file, only a stale socket replaced, mode. */
+static int listen_unix(struct sock_listener *l, const struct opts *o, const char *path,
+		       const char *what)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
+	const struct sock_listen_opts lo = {
+		.path = path, .type = SOCK_STREAM, .mode = o->socket_mode, .gid = o->socket_gid,
+		.backlog = 8, .what = what,
+	};
+	char err[512];
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_warnx("socket path too long: %s", path);
+	if (sock_listen(l, &lo, err, sizeof(err))) {
+		log_warnx("%s", err);
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* a stale socket from a killed predecessor: replace it */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-		log_warn("%s", path);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return l->fd;
 }
 
 /* Stops the workers and frees what setup_dev() and the queues allocated. */
@@ -399,26 +366,28 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 	sigset_t mask;
 
 	m->ep = epoll_create1(EPOLL_CLOEXEC);
-	m->listen_fd = o->listen_fd >= 0 ? o->listen_fd : listen_unix(o->socket, SOCK_STREAM);
-	if (m->ep < 0 || m->listen_fd < 0)
+	if (m->ep < 0)
 		return -1;
-	ep_add(m, m->listen_fd, EV_LISTEN);
+	/* the vhost-user socket last: a front-end (or test) that sees it
+	 * finds the others listening */
 	m->stats_fd = -1;
 	if (o->stats) {
-		m->stats_fd = listen_unix(o->stats, SOCK_STREAM);
+		m->stats_fd = listen_unix(&m->stats_l, o, o->stats, "stats socket");
 		if (m->stats_fd < 0)
 			return -1;
 		ep_add(m, m->stats_fd, EV_STATS);
 	}
-	m->hints.listen_fd = -1;
-	for (int i = 0; i < VUB_HINT_CONNS; i++)
-		m->hints.conns[i] = -1;
 	if (o->hints) {
-		if (hints_open(&m->hints, o->hints) < 0)
+		if (hints_open(&m->hints, o->hints, o->socket_mode, o->socket_gid) < 0)
 			return -1;
 		ep_add(m, m->hints.listen_fd, EV_HINT_LISTEN);
 	}
 	m->d->hints = &m->hints;
+	m->listen_fd = o->listen_fd >= 0 ? o->listen_fd :
+		       listen_unix(&m->vhu_l, o, o->socket, "vhost-user socket");
+	if (m->listen_fd < 0)
+		return -1;
+	ep_add(m, m->listen_fd, EV_LISTEN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -434,10 +403,12 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1, .hint_wait_us = 1000 };
+	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1, .hint_wait_us = 1000,
+			  .socket_gid = (gid_t)-1 };
 	struct vub_dev d = { .conn = -1, .disk_fd = -1 };
 	struct mainloop m = { .d = &d, .ep = -1, .listen_fd = -1, .stats_fd = -1,
-			      .hints = { .listen_fd = -1 } };
+			      .vhu_l = SOCK_LISTENER_INIT, .stats_l = SOCK_LISTENER_INIT,
+			      .hints = { .listen_fd = -1, .listener = SOCK_LISTENER_INIT } };
 	sigset_t mask;
 	int err = 1;
 
@@ -446,6 +417,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
+	log_init("antfarm-blk", 0, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	/* workers inherit this mask: signals go to the signalfd only */
 	sigemptyset(&mask);
@@ -455,7 +427,7 @@ int main(int argc, char **argv)
 	test_knobs();
 	if (open_disk(&d, &o) < 0 || setup_dev(&d, &o) < 0 || setup_loop(&m, &o) < 0)
 		goto cleanup;
-	log_info("listening on %s", o.socket ? o.socket : "inherited fd");
+	log_info("listening on %s", o.listen_fd >= 0 ? "inherited fd" : m.vhu_l.path);
 	while (!m.quit) {
 		struct epoll_event ev[16];
 		int n = epoll_wait(m.ep, ev, 16, -1);
@@ -473,11 +445,9 @@ cleanup:
 		conn_close(&m);
 	dev_free(&d);
 	hints_close(&m.hints);
-	if (o.socket && o.listen_fd < 0)
-		unlink(o.socket);
-	if (o.stats)
-		unlink(o.stats);
-	if (o.hints)
-		unlink(o.hints);
+	/* only the files this process created: never what a failed start
+	 * found at the paths */
+	sock_listener_close(&m.vhu_l);
+	sock_listener_close(&m.stats_l);
 	return err;
 }

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* antfarm-blk's command line: --help text and option parsing. */
-#include <errno.h>
+/* antfarm-blk's command line: --help text, option parsing, --sched-opt. */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include "lib/num.h"
+#include "lib/sock.h"
 #include "vub.h"
 #include "sched.h"
 #include "opts.h"
@@ -16,6 +19,7 @@ static void usage(FILE *out)
 "SYNOPSIS\n"
 "    antfarm-blk --socket PATH --disk FILE [--num-queues N] [--direct] [--read-only]\n"
 "                [--queue-size N] [--stats-socket PATH] [--scheduler NAME] [--hints PATH]\n"
+"                [--socket-mode MODE] [--socket-group GROUP]\n"
 "                [--hint-wait-us N] [--oracle-ioprio] [--serial ID] [-v] [--help]\n"
 "    antfarm-blk --print-capabilities\n\n"
 "DESCRIPTION\n"
@@ -26,7 +30,9 @@ static void usage(FILE *out)
 "    inflight region (INFLIGHT_SHMFD), requests in flight when antfarm-blk\n"
 "    died are resubmitted by the next antfarm-blk process.\n\n"
 "OPTIONS\n"
-"    --socket PATH, --socket-path PATH   vhost-user socket to listen on\n"
+"    --socket PATH, --socket-path PATH   vhost-user socket to listen on; PATH.lock\n"
+"                           is held while running; a stale socket is replaced,\n"
+"                           a live one or anything else at PATH is an error\n"
 "    --fd N                 listen on inherited socket fd N instead\n"
 "    --disk FILE, --blk-file FILE        the disk image or device\n"
 "    --num-queues N         virtqueues offered (1..%d, default 1)\n"
@@ -37,6 +43,8 @@ static void usage(FILE *out)
 "                           scheduler's, the hints', then the socket closes\n"
 "    --scheduler NAME       scheduling stage (default fifo; see below)\n"
 "    --hints PATH           SOCK_SEQPACKET socket for antfarm-agent's process hints\n"
+"    --socket-mode MODE     mode of the three sockets, octal (default 0660)\n"
+"    --socket-group GROUP   their group (default: the caller's)\n"
 "    --hint-wait-us N       after a kick, hold the queue's new requests up to N us\n"
 "                           (0-10000000, default 1000) for the NOTIFY hint written\n"
 "                           before it; then tag them with the latest hint (\"late\")\n"
@@ -51,7 +59,7 @@ static void usage(FILE *out)
 "                           sleeping: lower latency for a CPU busy while polling\n"
 "    --serial ID            answer to VIRTIO_BLK_T_GET_ID (20 bytes max)\n"
 "    --print-capabilities   print the vhost-user backend capabilities (JSON) and exit\n"
-"    -v                     log more (repeat for debug)\n"
+"    -v                     debug messages (repeat for every message and request)\n"
 "    --help                 this text\n\n"
 "SCHEDULERS\n   ", VUB_MAX_QUEUES);
 	for (int i = 0; af_schedulers[i]; i++)
@@ -65,16 +73,38 @@ static void usage(FILE *out)
 "      -device vhost-user-blk,chardev=c0,num-queues=2 ...\n");
 }
 
-int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+static int sched_opt(struct af_sched_conf *c, const char *kv)
 {
-	char *end;
-	unsigned long v;
+	static const struct { const char *key; uint64_t scale; size_t off; bool u32; } keys[] = {
+		{ "window_us", 1000, offsetof(struct af_sched_conf, antic_window_ns), false },
+		{ "read_expire_ms", 1000000, offsetof(struct af_sched_conf, read_expire_ns), false },
+		{ "write_expire_ms", 1000000, offsetof(struct af_sched_conf, write_expire_ns), false },
+		{ "max_antic", 1, offsetof(struct af_sched_conf, max_antic), true },
+		{ "max_inflight", 1, offsetof(struct af_sched_conf, max_inflight), true },
+	};
+	const char *eq = strchr(kv, '=');
+	unsigned v;
 
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
+	for (size_t i = 0; eq && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strlen(keys[i].key) != (size_t)(eq - kv) || strncmp(kv, keys[i].key, eq - kv))
+			continue;
+		if (parse_uint(eq + 1, 0, 1u << 30, &v) < 0)
+			break;
+		if (keys[i].u32)
+			*(uint32_t *)((char *)c + keys[i].off) = v;
+		else
+			*(uint64_t *)((char *)c + keys[i].off) = v * keys[i].scale;
+		return 0;
+	}
+	log_warnx("bad --sched-opt '%s' (see --help)", kv);
+	return -1;
+}
+
+int opts_sched_conf(const struct opts *o, struct af_sched_conf *c)
+{
+	for (unsigned i = 0; i < o->n_sched_opts; i++)
+		if (sched_opt(c, o->sched_opts[i]) < 0)
+			return -1;
 	return 0;
 }
 
@@ -82,7 +112,7 @@ int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_SOCKET = 256, OPT_FD, OPT_DISK, OPT_NQ, OPT_DIRECT, OPT_RO, OPT_QSIZE, OPT_STATS, OPT_SCHED,
 	       OPT_HINTS, OPT_HINT_WAIT, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD,
-	       OPT_POLL };
+	       OPT_POLL, OPT_SMODE, OPT_SGROUP };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -102,6 +132,8 @@ int parse_args(int argc, char **argv, struct opts *o)
 		{ "hdd-model", no_argument, NULL, OPT_HDD },
 		{ "poll-us", required_argument, NULL, OPT_POLL },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "socket-mode", required_argument, NULL, OPT_SMODE },
+		{ "socket-group", required_argument, NULL, OPT_SGROUP },
 		{ "print-capabilities", no_argument, NULL, OPT_CAPS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -113,17 +145,17 @@ int parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case OPT_SOCKET: o->socket = optarg; break;
 		case OPT_FD:
-			if (parse_uint(optarg, 0, 1 << 20, &fd) < 0)
+			if (parse_opt_uint("--fd", optarg, 0, 1 << 20, &fd) < 0)
 				goto bad;
 			o->listen_fd = fd;
 			break;
 		case OPT_DISK: o->disk = optarg; break;
 		case OPT_NQ:
-			if (parse_uint(optarg, 1, VUB_MAX_QUEUES, &o->nqueues) < 0)
+			if (parse_opt_uint("--num-queues", optarg, 1, VUB_MAX_QUEUES, &o->nqueues) < 0)
 				goto bad;
 			break;
 		case OPT_QSIZE:
-			if (parse_uint(optarg, 2, VUB_MAX_QSIZE, &o->qsize) < 0 ||
+			if (parse_opt_uint("--queue-size", optarg, 2, VUB_MAX_QSIZE, &o->qsize) < 0 ||
 			    (o->qsize & (o->qsize - 1)))
 				goto bad;
 			break;
@@ -133,13 +165,13 @@ int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SCHED: o->sched = optarg; break;
 		case OPT_HINTS: o->hints = optarg; break;
 		case OPT_HINT_WAIT:
-			if (parse_uint(optarg, 0, 10000000, &o->hint_wait_us) < 0)
+			if (parse_opt_uint("--hint-wait-us", optarg, 0, 10000000, &o->hint_wait_us) < 0)
 				goto bad;
 			break;
 		case OPT_ORACLE: o->oracle = true; break;
 		case OPT_HDD: o->hdd = true; break;
 		case OPT_POLL:
-			if (parse_uint(optarg, 0, 1000, &o->poll_us) < 0)
+			if (parse_opt_uint("--poll-us", optarg, 0, 1000, &o->poll_us) < 0)
 				goto bad;
 			break;
 		case OPT_SCHED_OPT:
@@ -148,21 +180,34 @@ int parse_args(int argc, char **argv, struct opts *o)
 			o->sched_opts[o->n_sched_opts++] = optarg;
 			break;
 		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_SMODE:
+			if (sock_parse_mode(optarg, &o->socket_mode) < 0) {
+				log_warnx("--socket-mode: '%s' is not an octal mode (example: 0660)",
+					  optarg);
+				goto bad;
+			}
+			break;
+		case OPT_SGROUP:
+			if (sock_parse_group(optarg, &o->socket_gid) < 0) {
+				log_warnx("--socket-group: no group '%s'", optarg);
+				goto bad;
+			}
+			break;
 		case OPT_CAPS:
 			printf("{\"type\":\"block\",\"features\":[\"read-only\",\"blk-file\"]}\n");
 			exit(0);
 		case OPT_HELP: usage(stdout); exit(0);
-		case 'v': vub_verbose++; break;
+		case 'v': o->verbose++; break;
 		default: goto bad;
 		}
 	}
 	if (optind != argc || (!o->socket && o->listen_fd < 0) || !o->disk) {
-		fprintf(stderr, "antfarm-blk: --socket (or --fd) and --disk are required\n");
+		log_warnx("--socket (or --fd) and --disk are required");
 		return -1;
 	}
 	return 0;
 bad:
-	fprintf(stderr, "antfarm-blk: bad option or value (see --help)\n");
+	log_warnx("bad option or value (see --help)");
 	return -1;
 }
 

@@ -4,9 +4,13 @@
 #define ANTFARM_BLK_OPTS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct opts {
 	const char *socket, *disk, *stats, *hints, *sched, *serial;
+	mode_t socket_mode;		/* all three sockets; 0: 0660 */
+	gid_t socket_gid;		/* (gid_t)-1: the creator's */
+	int verbose;
 	const char *sched_opts[16];
 	unsigned n_sched_opts;
 	bool hdd;
@@ -20,7 +24,8 @@ struct opts {
 /* Fills o (preset with defaults); -1 after printing why.  --help and
  * --print-capabilities print and exit. */
 int parse_args(int argc, char **argv, struct opts *o);
-/* Decimal or 0x number in [lo, hi]; -1 otherwise. */
-int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
+/* Applies the --sched-opt KEY=VALUE tunables to c; -1 after logging why. */
+struct af_sched_conf;
+int opts_sched_conf(const struct opts *o, struct af_sched_conf *c);
 
 #endif

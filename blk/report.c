@@ -3,6 +3,7 @@
  * What the stats socket says: one JSON object per line for the device,
  * each queue, each scheduler instance and the hint socket.
  */
+#include "lib/json.h"
 #include "dev.h"
 #include "hints.h"
 #include "report.h"
@@ -31,10 +32,13 @@ static void sched_report(struct vub_dev *d, FILE *out)
 
 void stats_report(struct vub_dev *d, struct vub_hints *h, FILE *out)
 {
-	fprintf(out, "{\"type\":\"device\",\"disk\":\"%s\",\"sectors\":%llu,\"queues\":%u,"
+	/* the disk path is the user's: escaped, whatever bytes it has */
+	fputs("{\"type\":\"device\",\"disk\":", out);
+	json_fputs(out, d->disk_path);
+	fprintf(out, ",\"sectors\":%llu,\"queues\":%u,"
 		"\"threads\":%u,\"scheduler\":\"%s\",\"connected\":%s,\"features\":%llu,"
 		"\"protocol_features\":%llu,\"writeback\":%u,\"inflight_region\":%s}\n",
-		d->disk_path, (unsigned long long)d->disk.capacity, d->nqueues, d->nworkers,
+		(unsigned long long)d->disk.capacity, d->nqueues, d->nworkers,
 		d->sched_ops->name, d->conn >= 0 ? "true" : "false",
 		(unsigned long long)d->features, (unsigned long long)d->proto, d->wce,
 		d->infl.addr ? "true" : "false");

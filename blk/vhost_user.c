@@ -473,7 +473,7 @@ bool vub_handle_msg(struct vub_dev *d, struct vhost_user_msg *msg)
 		vhost_user_msg_close_fds(msg);
 		return false;
 	}
-	if (vub_verbose > 1)
+	if (log_verbose() > 1)
 		log_debug("<- %s size %u fds %u", vhost_user_req_name(msg->hdr.request),
 			  msg->hdr.size, msg->nfds);
 	rc = dispatch(d, msg, &replied);

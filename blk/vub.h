@@ -6,7 +6,8 @@
  * (control plane, main thread), mem.c (guest memory table), virtq.c (split
  * virtqueue + descriptor-chain parser), inflight.c (INFLIGHT_SHMFD region),
  * blkreq.c (virtio-blk request parser), worker.c (io_uring data path),
- * stats.c, hints.c, main.c.
+ * tags.c (which process a request belongs to, from the hints),
+ * stats.c, hints.c, main.c; logging, the clock and sockets are lib/'s.
  *
  * Everything read from the guest or the front-end is untrusted.  Host and
  * guest are little-endian (x86-64, arm64), so virtio's le fields are read
@@ -19,15 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include "lib/clock.h"
+#include "lib/log.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio is little-endian");
-
-/* ---- logging (log.c) ---- */
-extern int vub_verbose;
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static inline bool has_feature(uint64_t features, unsigned bit)
 {

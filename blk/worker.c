@@ -16,7 +16,7 @@
 #include <sys/eventfd.h>
 #include <limits.h>
 #include "dev.h"
-#include "hints.h"
+#include "tags.h"
 
 uint64_t (*vub_delay_hook)(void *ctx, const struct af_sched_req *r, uint64_t now);
 void *vub_delay_ctx;
@@ -27,14 +27,6 @@ enum { UD_IO = 0, UD_KICK = 1, UD_CTL = 2, UD_TIMER = 3, UD_IGNORE = 4, UD_DELAY
 #define UD_KICK_TAG(qi, gen) (((uint64_t)(qi) << 40) | ((uint64_t)(gen) << 8) | UD_KICK)
 
 static const uint64_t call_value = 1;
-
-uint64_t vub_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static struct io_uring_sqe *get_sqe(struct vub_worker *w)
 {
@@ -225,7 +217,7 @@ static void arm_wake(struct vub_worker *w, uint64_t wake)
 {
 	struct io_uring_sqe *sqe;
 
-	if (w->armed_wake && w->armed_wake <= wake && w->armed_wake > vub_now_ns())
+	if (w->armed_wake && w->armed_wake <= wake && w->armed_wake > af_now_ns())
 		return;
 	w->armed_wake = wake;
 	w->wake_ts.tv_sec = wake / 1000000000ull;
@@ -244,7 +236,7 @@ static unsigned dispatch_sched(struct vub_worker *w, void *s, unsigned budget)
 	unsigned n = 0;
 
 	while (n < budget) {
-		uint64_t now = vub_now_ns(), wake = 0;
+		uint64_t now = af_now_ns(), wake = 0;
 		struct af_sched_req *sr;
 
 		if (max && w->submitted >= max)
@@ -303,146 +295,6 @@ static void queue_broken(struct vub_queue *q, int err)
 	STAT_ADD(q->st.errors, 1);
 }
 
-static uint64_t request_proc(struct vub_dev *d, struct vub_queue *q, struct blk_req *r)
-{
-	if (d->oracle_ioprio)
-		return r->io.hdr.ioprio;
-	q->batch_n++;
-	return q->batch_proc;
-}
-
-/* ---- process tags: match kicks to NOTIFY hints (blk/README.md) ---- */
-
-/*
- * Doorbell learning from one resolved kick window: an address that is the
- * only one in the window scores a hit (N hits in a row: the doorbell); a
- * window with hints but none from the candidate contradicts it.
- */
-static void learn(struct vub_qhints *qh, unsigned naddr, uint64_t addr, bool cand_seen)
-{
-	if (naddr == 1 && qh->cand_hits && addr == qh->cand_addr) {
-		qh->cand_hits++;
-	} else if (naddr == 1) {
-		qh->cand_addr = addr;
-		qh->cand_hits = 1;
-	} else if (!cand_seen) {
-		qh->cand_hits = 0;
-	}
-	if (qh->cand_hits >= VUB_HINT_LEARN) {
-		qh->learned = true;
-		qh->db_addr = qh->cand_addr;
-	}
-}
-
-/*
- * The notifier of the kicks in (win_lo, win_hi]: the latest hint with
- * ts <= win_hi, provided one falls inside the window (each kick means a
- * doorbell write in it).  False when that hint has not arrived yet.
- * Caller holds h->mu.
- */
-static bool hint_resolve(struct vub_qhints *qh, struct vub_queue *q, uint64_t *proc)
-{
-	uint64_t first = qh->n > VUB_HINT_HIST ? qh->n - VUB_HINT_HIST : 0, addr = 0;
-	const struct vub_hint_ent *best = NULL;
-	unsigned naddr = 0;
-	bool inside = false, cand_seen = false;
-
-	for (uint64_t k = first; k < qh->n; k++) {
-		const struct vub_hint_ent *e = &qh->ring[k % VUB_HINT_HIST];
-
-		if (e->ts > q->win_hi || (qh->learned && e->addr != qh->db_addr))
-			continue;
-		if (!best || e->ts >= best->ts)
-			best = e;
-		if (e->ts <= q->win_lo)
-			continue;
-		inside = true;
-		cand_seen |= qh->cand_hits && e->addr == qh->cand_addr;
-		if (!naddr) {
-			addr = e->addr;
-			naddr = 1;
-		} else if (e->addr != addr) {
-			naddr = 2;
-		}
-	}
-	if (!inside)
-		return false;
-	*proc = best->proc;
-	if (!qh->learned)
-		learn(qh, naddr, addr, cand_seen);
-	return true;
-}
-
-/*
- * Chooses the tag of the requests process_avail is about to take; true
- * when they must wait for the hint of the kick that announced them.
- * Caller holds h->mu.
- */
-static bool hint_pick(struct vub_worker *w, struct vub_qhints *qh, struct vub_queue *q)
-{
-	struct vub_hints *h = w->dev->hints;
-	uint64_t now;
-
-	q->batch_proc = hints_latest(h, q->index);
-	if (!q->kick_unresolved)
-		return false;	/* no kick (EVENT_IDX, polling): the latest hint */
-	if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED) || !qh->n) {
-		/* no agent, or it never saw this queue (yet: a reset may come
-		 * while holding) */
-		q->kick_unresolved = q->holding = false;
-		return false;
-	}
-	if (hint_resolve(qh, q, &q->batch_proc)) {
-		qh->exact++;
-	} else {
-		now = vub_now_ns();
-		if (!q->holding)
-			q->hold_until = q->win_hi + w->dev->hint_wait_ns;
-		if (now < q->hold_until) {
-			qh->held += !q->holding;
-			q->holding = true;
-			arm_wake(w, q->hold_until);
-			return true;
-		}
-		qh->late++;
-	}
-	q->kick_unresolved = false;
-	q->holding = false;
-	return false;
-}
-
-/* Before taking requests: false while they are held for their hint. */
-static bool hint_take_begin(struct vub_worker *w, struct vub_queue *q)
-{
-	struct vub_hints *h = w->dev->hints;
-	struct vub_qhints *qh;
-	bool hold;
-
-	q->batch_n = 0;
-	if (!h || !h->q || w->dev->oracle_ioprio)
-		return true;
-	qh = &h->q[q->index];
-	pthread_mutex_lock(&h->mu);
-	hold = hint_pick(w, qh, q);
-	qh->waiting = hold;
-	pthread_mutex_unlock(&h->mu);
-	return !hold;
-}
-
-/* After taking them: per-process counts for the stats. */
-static void hint_take_end(struct vub_worker *w, struct vub_queue *q)
-{
-	struct vub_hints *h = w->dev->hints;
-
-	if (!h || !h->q || !q->batch_n)
-		return;
-	pthread_mutex_lock(&h->mu);
-	hints_count_proc(h, q->batch_proc, q->batch_n);
-	if (!h->q[q->index].learned)
-		h->q[q->index].unlearned += q->batch_n;
-	pthread_mutex_unlock(&h->mu);
-}
-
 /* Takes one head into a request: parse, then finish or hand to the scheduler. */
 static void take_head(struct vub_worker *w, struct vub_queue *q, uint16_t head, uint64_t now)
 {
@@ -492,7 +344,7 @@ static void take_head(struct vub_worker *w, struct vub_queue *q, uint16_t head, 
 	}
 	r->sr.sector = r->io.offset / BLK_SECTOR;
 	r->sr.nsect = r->io.len / BLK_SECTOR;
-	r->sr.proc = request_proc(d, q, r);
+	r->sr.proc = tags_proc(d, q, r);
 	d->sched_ops->add(sched_of(q), &r->sr, now);
 }
 
@@ -504,7 +356,7 @@ static void take_head(struct vub_worker *w, struct vub_queue *q, uint16_t head, 
  */
 static void process_avail(struct vub_worker *w, struct vub_queue *q)
 {
-	uint64_t now = vub_now_ns();
+	uint64_t now = af_now_ns();
 	unsigned budget = q->vq.num;
 
 	q->kicked = false;
@@ -578,12 +430,12 @@ static void on_io(struct vub_worker *w, struct blk_req *r, int res)
 		return;		/* resubmitted: submit_io() counted it again */
 	if (res < 0 && !(r->io.op == AF_OP_DISCARD && res == -EOPNOTSUPP)) {
 		r->io.status = VIRTIO_BLK_S_IOERR;
-		if (vub_verbose > 1)
+		if (log_verbose() > 1)
 			log_debug("queue %u head %u: %s", r->q->index, r->head, strerror(-res));
 	} else if ((r->io.op == AF_OP_READ || r->io.op == AF_OP_WRITE) && res == 0) {
 		r->io.status = VIRTIO_BLK_S_IOERR;	/* EOF: the file shrank */
 	}
-	now = vub_now_ns();
+	now = af_now_ns();
 	if (r->hold_until > now) {
 		struct io_uring_sqe *sqe = get_sqe(w);
 
@@ -613,16 +465,8 @@ static void on_kick(struct vub_worker *w, uint64_t ud, int res)
 		log_warnx("queue %u: kick fd reached end of file; no more kicks", qi);
 		return;
 	}
-	if (res > 0) {
-		uint64_t now = vub_now_ns();
-
-		/* the doorbell writes this read collected happened in
-		 * (previous kick read, now]; see hint_pick */
-		if (!q->kick_unresolved)
-			q->win_lo = q->kick_ts;
-		q->win_hi = q->kick_ts = now;
-		q->kick_unresolved = true;
-	}
+	if (res > 0)
+		tags_kick(q, af_now_ns());
 	if (res > 0 || res == -EINTR || res == -EAGAIN)
 		q->kicked = true;
 	else
@@ -645,7 +489,7 @@ static void take_exits(struct vub_worker *w)
 	if (!ops->proc_exit)
 		return;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t now = vub_now_ns();
+		uint64_t now = af_now_ns();
 
 		if (w->sched)
 			ops->proc_exit(w->sched, exits[i], now);
@@ -665,7 +509,7 @@ static void handle_cqe(struct vub_worker *w, struct io_uring_cqe *cqe)
 		break;
 	case UD_DELAY:
 		w->submitted--;
-		finish(w, UD_PTR(ud), vub_now_ns());
+		finish(w, UD_PTR(ud), af_now_ns());
 		break;
 	case UD_KICK:
 		on_kick(w, ud, cqe->res);
@@ -675,7 +519,7 @@ static void handle_cqe(struct vub_worker *w, struct io_uring_cqe *cqe)
 		arm_ctl(w);
 		break;
 	case UD_TIMER:
-		if (w->armed_wake && w->armed_wake <= vub_now_ns())
+		if (w->armed_wake && w->armed_wake <= af_now_ns())
 			w->armed_wake = 0;
 		break;
 	}
@@ -685,7 +529,7 @@ static void handle_cqe(struct vub_worker *w, struct io_uring_cqe *cqe)
 
 static void resubmit(struct vub_worker *w, struct vub_queue *q)
 {
-	uint64_t now = vub_now_ns();
+	uint64_t now = af_now_ns();
 
 	if (q->n_resubmit)
 		log_info("queue %u: resubmitting %u inflight requests", q->index, q->n_resubmit);
@@ -771,7 +615,7 @@ static int setup_ring(struct vub_worker *w)
  */
 static bool poll_avail(struct vub_worker *w)
 {
-	uint64_t until = vub_now_ns() + (uint64_t)w->dev->poll_us * 1000;
+	uint64_t until = af_now_ns() + (uint64_t)w->dev->poll_us * 1000;
 	unsigned spins = 0;
 
 	io_uring_submit(&w->ring);
@@ -789,7 +633,7 @@ static bool poll_avail(struct vub_worker *w)
 		    __atomic_load_n(&w->pause_req, __ATOMIC_RELAXED))
 			return false;
 		__builtin_ia32_pause();
-	} while ((++spins & 63) || vub_now_ns() < until);
+	} while ((++spins & 63) || af_now_ns() < until);
 	return false;
 }
 
@@ -815,10 +659,15 @@ static void loop_once(struct vub_worker *w)
 		maybe_pause(w);
 	for (unsigned i = 0; i < w->nq; i++) {
 		struct vub_queue *q = w->queues[i];
+		uint64_t wake = 0;
 
-		if (q->kicked && q->started && !q->vq.broken && hint_take_begin(w, q)) {
+		if (!q->kicked || !q->started || q->vq.broken)
+			continue;
+		if (tags_take_begin(w, q, &wake)) {
 			process_avail(w, q);
-			hint_take_end(w, q);
+			tags_take_end(w, q);
+		} else {
+			arm_wake(w, wake);	/* held for their hint until then */
 		}
 	}
 	dispatch_all(w);

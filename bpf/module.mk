@@ -1,5 +1,6 @@
 # BPF programs (bpf/) and their userspace loader, the collector (agent/collector.c).
-# The agent links $(BUILD)/antfarm-agent from its objects + $(COLLECTOR_OBJS) + $(LDLIBS_BPF).
+# The agent links $(BUILD)/antfarm-agent from its objects + $(COLLECTOR_OBJS) + $(LDLIBS_BPF);
+# the collector logs through lib/, so whatever links it links $(LIB_OBJS) too.
 
 # fetch-and-add with a result (af_event.seq) needs BPF ISA v3
 $(BUILD)/bpf/antfarm.bpf.o: BPF_CFLAGS += -mcpu=v3

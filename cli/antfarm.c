@@ -9,14 +9,17 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <syslog.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include "../agent/json.h"
-
-#define DEFAULT_SOCKET "/run/antfarm/agent.sock"
+#include "antfarm_proto.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/num.h"
+#include "lib/sock.h"
 
 static const char usage_text[] =
 "NAME\n"
@@ -40,7 +43,7 @@ static const char usage_text[] =
 "    stats   the agent's metrics in Prometheus text format (--json: a summary)\n"
 "\n"
 "OPTIONS\n"
-"    -s, --socket PATH   the agent's socket (default " DEFAULT_SOCKET ",\n"
+"    -s, --socket PATH   the agent's socket (default " AF_DEFAULT_SOCKET ",\n"
 "                        or $ANTFARM_SOCKET)\n"
 "    --vm PID            only the VM whose VMM process is PID\n"
 "    --json              print the agent's JSON lines unchanged\n"
@@ -66,27 +69,21 @@ static void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("antfarm: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vmsg(LOG_WARNING, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(1);
 }
 
 static int agent_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd = sock_connect(path, SOCK_STREAM, 0);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		die("socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+	if (fd >= 0)
 		return fd;
+	errno = -fd;
+	if (errno == ENAMETOOLONG)
+		die("socket path too long: %s", path);
 	if (errno == EACCES)
 		die("cannot connect to %s: %s — run as root or as a member of the "
 		    "socket's group", path, strerror(errno));
@@ -153,16 +150,8 @@ static void parse_line(const char *line, struct json_obj *o)
 
 	if (json_parse_object(line, strlen(line), o, err, sizeof(err)))
 		die("unexpected line from the agent (%s): %.200s", err, line);
-	if ((msg = json_get_str(o, "error")))
+	if ((msg = json_get_str(o, AF_KEY_ERROR)))
 		die("the agent refused the request: %s", msg);
-}
-
-static uint64_t now_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /* A CLOCK_MONOTONIC time as wall-clock HH:MM:SS(.mmm). */
@@ -170,7 +159,7 @@ static void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis)
 {
 	struct timespec rt;
 	struct tm tm;
-	int64_t ago = (int64_t)(now_mono_ns() - mono_ns);
+	int64_t ago = (int64_t)(af_now_ns() - mono_ns);
 	int64_t wall;
 	time_t sec;
 
@@ -216,7 +205,7 @@ static unsigned read_rows(struct reader *r, const char *cmd, const struct opts *
 	while ((line = read_line(r))) {
 		struct json_obj o;
 		parse_line(line, &o);
-		if (json_get_str(&o, "end")) {
+		if (json_get_str(&o, AF_KEY_END)) {
 			*end = o;
 			return rows;
 		}
@@ -300,9 +289,10 @@ static int cmd_ps(int fd, const struct opts *op)
 	char req[64];
 
 	if (op->vm)
-		snprintf(req, sizeof(req), "{\"cmd\":\"ps\",\"vm\":%lu}\n", op->vm);
+		snprintf(req, sizeof(req), "{\"" AF_KEY_CMD "\":\"" AF_CMD_NAME_PS "\",\""
+			 AF_KEY_VM "\":%lu}\n", op->vm);
 	else
-		snprintf(req, sizeof(req), "{\"cmd\":\"ps\"}\n");
+		snprintf(req, sizeof(req), "{\"" AF_KEY_CMD "\":\"" AF_CMD_NAME_PS "\"}\n");
 	send_request(fd, req);
 	r->fd = fd;
 	read_rows(r, "ps", op, ps_keep, &end);
@@ -335,7 +325,7 @@ static int cmd_vms(int fd, const struct opts *op)
 	struct reader *r = calloc(1, sizeof(*r));
 	struct json_obj end;
 
-	send_request(fd, "{\"cmd\":\"vms\"}\n");
+	send_request(fd, "{\"" AF_KEY_CMD "\":\"" AF_CMD_NAME_VMS "\"}\n");
 	r->fd = fd;
 	if (!op->json)
 		printf("%-8s %-18s %5s %6s %-9s %s\n", "VM", "KVM", "VCPUS", "LIVE",
@@ -356,17 +346,18 @@ static int cmd_stats(int fd, const struct opts *op)
 	struct reader *r = calloc(1, sizeof(*r));
 	char *line;
 
-	send_request(fd, op->json ? "{\"cmd\":\"stats\"}\n" : "{\"cmd\":\"metrics\"}\n");
+	send_request(fd, op->json ? "{\"" AF_KEY_CMD "\":\"" AF_CMD_NAME_STATS "\"}\n" :
+		     "{\"" AF_KEY_CMD "\":\"" AF_CMD_NAME_METRICS "\"}\n");
 	r->fd = fd;
 	while ((line = read_line(r))) {
 		if (op->json) {
 			struct json_obj o;
 			parse_line(line, &o);
-			int end = json_get_str(&o, "end") != NULL;
+			int end = json_get_str(&o, AF_KEY_END) != NULL;
 			json_obj_free(&o);
 			if (end)
 				goto done;
-		} else if (!strcmp(line, "# EOF")) {
+		} else if (!strcmp(line, AF_METRICS_END)) {
 			goto done;
 		} else if (line[0] == '{') {
 			struct json_obj o;
@@ -386,7 +377,7 @@ static void watch_line(const struct json_obj *o)
 	const char *ev = str_or(o, "event", "?");
 	char t[20], cpu[16];
 
-	if (!strcmp(ev, "lost")) {
+	if (!strcmp(ev, AF_EV_NAME_LOST)) {
 		printf("%-12s %-8s lost     %llu events (this client read too slowly)\n", "", "",
 		       (unsigned long long)json_get_u64(o, "count", 0));
 		return;
@@ -438,10 +429,11 @@ static int cmd_watch(int fd, const struct opts *op)
 
 	if (op->events)
 		events_json(ev, sizeof(ev), op->events);
-	snprintf(req, sizeof(req), "{%s%s%s", ev[0] ? "\"events\":" : "", ev,
+	snprintf(req, sizeof(req), "{%s%s%s", ev[0] ? "\"" AF_KEY_EVENTS "\":" : "", ev,
 		 ev[0] && op->vm ? "," : "");
 	if (op->vm)
-		snprintf(req + strlen(req), sizeof(req) - strlen(req), "\"vm\":%lu", op->vm);
+		snprintf(req + strlen(req), sizeof(req) - strlen(req), "\"" AF_KEY_VM "\":%lu",
+			 op->vm);
 	strcat(req, "}\n");
 	send_request(fd, req);
 	r->fd = fd;
@@ -449,7 +441,7 @@ static int cmd_watch(int fd, const struct opts *op)
 	while ((line = read_line(r))) {
 		struct json_obj o;
 		parse_line(line, &o);
-		if (json_get(&o, "subscribed"))
+		if (json_get(&o, AF_KEY_SUBSCRIBED))
 			;	/* the agent's acknowledgement */
 		else if (op->json)
 			puts(line);
@@ -469,17 +461,16 @@ static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_eve
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char *end;
+	uint64_t v;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'V':
-			errno = 0;
-			op->vm = strtoul(optarg, &end, 10);
-			if (errno || *end || !op->vm || op->vm > 0xffffffffUL || optarg[0] == '-')
+			if (parse_u64(optarg, 1, UINT32_MAX, &v))
 				die("--vm: '%s' is not a process id", optarg);
+			op->vm = v;
 			break;
 		case 'e':
 			if (!allow_events)
@@ -493,12 +484,12 @@ static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_eve
 			fputs(usage_text, stdout);
 			exit(0);
 		default:
-			fputs("Try 'antfarm --help'.\n", stderr);
+			log_warnx("try 'antfarm --help'");
 			exit(2);
 		}
 	}
 	if (optind < argc)
-		die("unexpected argument '%s'\nTry 'antfarm --help'.", argv[optind]);
+		die("unexpected argument '%s'; try 'antfarm --help'", argv[optind]);
 }
 
 int main(int argc, char **argv)
@@ -508,7 +499,7 @@ int main(int argc, char **argv)
 	int i = 1, fd;
 
 	if (!op.socket || !op.socket[0])
-		op.socket = DEFAULT_SOCKET;
+		op.socket = AF_DEFAULT_SOCKET;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage_text, stdout);
@@ -518,19 +509,17 @@ int main(int argc, char **argv)
 		} else if (!strncmp(argv[i], "--socket=", 9)) {
 			op.socket = argv[i] + 9;
 		} else {
-			fprintf(stderr, "antfarm: unknown option '%s'\nTry 'antfarm --help'.\n", argv[i]);
+			log_warnx("unknown option '%s'; try 'antfarm --help'", argv[i]);
 			return 2;
 		}
 	}
 	if (i >= argc) {
-		fputs("antfarm: missing command (ps, watch, vms, stats)\nTry 'antfarm --help'.\n",
-		      stderr);
+		log_warnx("missing command (ps, watch, vms, stats); try 'antfarm --help'");
 		return 2;
 	}
 	cmd = argv[i];
 	if (strcmp(cmd, "ps") && strcmp(cmd, "watch") && strcmp(cmd, "vms") && strcmp(cmd, "stats")) {
-		fprintf(stderr, "antfarm: unknown command '%s' (ps, watch, vms, stats)\n"
-			"Try 'antfarm --help'.\n", cmd);
+		log_warnx("unknown command '%s' (ps, watch, vms, stats); try 'antfarm --help'", cmd);
 		return 2;
 	}
 	parse_sub_args(argc - i, argv + i, &op, !strcmp(cmd, "watch"));

@@ -5,9 +5,7 @@ BENCH_BPF_N ?= 1000000
 
 $(BUILD)/bench/bpf/bench_bpf.o: CFLAGS += -Iagent
 
-# bench/ is included before bpf/module.mk, so COLLECTOR_OBJS is not set yet here
-$(BUILD)/bench/bpf/bench_bpf: $(BUILD)/bench/bpf/bench_bpf.o $(BUILD)/agent/collector.o \
-		$(BUILD)/agent/collector_host.o
+$(BUILD)/bench/bpf/bench_bpf: $(BUILD)/bench/bpf/bench_bpf.o $(COLLECTOR_OBJS) $(LIB_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_BPF) -o $@
 

@@ -1,7 +1,6 @@
 # make bench-sched: the anticipatory-scheduling evaluation in the
 # simulator (HDD model), one JSON object per line per point.
-include tests/sched/objs.mk
-
+# SCHED_SIM_OBJS: tests/sched/module.mk
 BENCH_SCHED := $(BUILD)/bench/sched/bench_sched
 
 bench-sched: $(BENCH_SCHED)

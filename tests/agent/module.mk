@@ -9,7 +9,7 @@ TEST_PROGS += $(TEST_AGENT_PROTO) tests/agent/live_test.py tests/agent/valgrind_
 # the drivers are scripts; what they run must be built with them
 build-all: $(AF_INJECT)
 
-$(TEST_AGENT_PROTO): $(BUILD)/tests/agent/test_proto.o $(AGENT_LIB_OBJS)
+$(TEST_AGENT_PROTO): $(BUILD)/tests/agent/test_proto.o $(AGENT_LIB_OBJS) $(CHECK_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 

@@ -11,21 +11,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "../../agent/json.h"
-#include "../../agent/outq.h"
-#include "../../agent/proto.h"
+#include "lib/json.h"
+#include "tests/lib/check.h"
+#include "agent/outq.h"
+#include "agent/proto.h"
 
-static int failures, cases;
-
-#define CHECK(cond, ...) do {						\
-	cases++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		printf("FAIL %s:%d: ", __func__, __LINE__);		\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
 
 static int parse(const char *s, struct json_obj *o, char *err)
 {
@@ -343,6 +333,5 @@ int main(void)
 	test_requests();
 	test_event_json();
 	test_outq();
-	printf("%d cases, %d failed\n", cases, failures);
-	return failures ? 1 : 0;
+	return check_summary("protocol and queue");
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * antfarm-blk end to end over its real socket: the read/write path and every
- * request type, status codes for bad requests, hostile messages and chains
- * (the process survives, the next connection works), reconnect, stats and
- * hint sockets, read-only disks, and kill -9 with requests in flight
- * followed by a restart that completes them (INFLIGHT_SHMFD).
+ * antfarm-blk end to end over its real socket, with the vhu front-end:
+ * the read/write path and every request type, status codes for bad
+ * requests, hostile messages and chains (the process survives, the next
+ * connection works), reconnect, stats and hint sockets, and kill -9 with
+ * requests in flight followed by a restart that completes them
+ * (INFLIGHT_SHMFD).  Read-only disks: tests/vhu/test_blk.c.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -12,56 +13,60 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/virtio_blk.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include "antfarm_hint.h"
-#include "mini.h"
-#include "util.h"
+#include "lib/sock.h"
+#include "testlib.h"
 
-#define DISK_MB 8
-static char sock[100], stats[100], hints[100], disk[100];
-static pid_t backend;
+#define DISK_MB	8
+#define QSIZE	128
+#define SERIAL	"antfarm-test-serial"
+#define TMO	5000		/* ms for a request that must complete */
 
-static void start_with(const char *env, const char *d, const char *nq, const char *a1,
-		       const char *a2, const char *a3)
+static struct vhu_backend be;
+static char stats[300], hints[300], disk[300];
+
+static void start_with(const char *env, const char *d, unsigned nq, int writable,
+		       const char *a1, const char *a2, const char *a3)
 {
-	const char *args[] = { "--socket", sock, "--disk", d, "--stats-socket", stats,
-			       "--hints", hints, "--serial", "antfarm-test-serial",
-			       "--num-queues", nq, "-v", a1, a2, a3, NULL };
+	const char *args[] = { "--stats-socket", stats, "--hints", hints, "--serial", SERIAL,
+			       "-v", a1, a2, a3, NULL };
+	int rc;
 
-	unlink(sock);
-	backend = t_start_backend(env, args);
+	rc = vhu_backend_start_env(&be, env, VHU_BLK, "blk.sock", d, nq, writable, args);
+	if (rc < 0) {
+		printf("FAIL: starting antfarm-blk: %s\n", strerror(-rc));
+		vhu_backend_dump_log(&be);
+		exit(1);
+	}
 }
 
-static void start(const char *env, bool ro, const char *nq)
+static void start(const char *env, bool ro, unsigned nq)
 {
-	start_with(env, disk, nq, ro ? "--read-only" : NULL, NULL, NULL);
+	start_with(env, disk, nq, !ro, NULL, NULL, NULL);
 }
 
-static bool connect_start(struct mini *m, unsigned nq, bool inflight, bool event_idx)
+static void restart_with(const char *d, const char *a1, const char *a2, const char *a3)
 {
-	memset(m, 0, sizeof(*m));
-	m->inflight_fd = -1;
-	m->memfd = -1;
-	for (unsigned i = 0; i < MINI_MAXQ; i++)
-		m->q[i].kick = m->q[i].call = -1;
-	if (mini_connect(m, sock) < 0)
-		return false;
-	return mini_start(m, nq, 128, inflight, event_idx) == 0;
+	vhu_backend_stop(&be);
+	start_with(NULL, d, 2, 1, a1, a2, a3);
 }
 
-static void release(struct mini *m)
+/* Direct chains (no indirect tables), so that the hostile cases can bend
+ * the descriptors of slot 0: header 0, data 1, status 2. */
+static bool connect_start(struct vhu_dev *d, unsigned nq, bool inflight, bool event_idx)
 {
-	mini_close(m);
-	if (m->mem)
-		munmap(m->mem, MINI_MEM);
-	if (m->memfd >= 0)
-		close(m->memfd);
-	if (m->inflight_fd >= 0)
-		close(m->inflight_fd);
+	struct vhu_opts o;
+
+	vhu_opts_defaults(&o);
+	o.queue_size = QSIZE;
+	o.qd = 16;
+	o.buf_size = 16384;
+	o.no_indirect = 1;
+	o.no_event_idx = !event_idx;
+	o.want_inflight = inflight;
+	return vhu_dev_init(d, &o, nq) == 0 && vhu_setup(d, be.sock, 2000) == 0;
 }
 
 static void fill(uint8_t *b, size_t n, unsigned seed)
@@ -70,91 +75,105 @@ static void fill(uint8_t *b, size_t n, unsigned seed)
 		b[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 9));
 }
 
-static void test_rw(struct mini *m, unsigned qi)
+static int rw(struct vhu_dev *d, unsigned q, uint32_t type, uint64_t sector, void *buf,
+	      uint32_t len)
+{
+	return vhu_rw_sync(d, q, type, sector, buf, len, TMO);
+}
+
+static void test_rw(struct vhu_dev *d, unsigned qi)
 {
 	static uint8_t w[16384], r[16384];
 	char id[VIRTIO_BLK_ID_BYTES + 1] = { 0 };
 	int fd = open(disk, O_RDONLY);
 
 	fill(w, sizeof(w), qi + 1);
-	CHECK(mini_req(m, qi, VIRTIO_BLK_T_OUT, 8, w, sizeof(w)) == VIRTIO_BLK_S_OK, "write q%u", qi);
-	CHECK(mini_req(m, qi, VIRTIO_BLK_T_IN, 8, r, sizeof(r)) == VIRTIO_BLK_S_OK, "read q%u", qi);
+	CHECK(rw(d, qi, VIRTIO_BLK_T_OUT, 8, w, sizeof(w)) == VIRTIO_BLK_S_OK, "write q%u", qi);
+	CHECK(rw(d, qi, VIRTIO_BLK_T_IN, 8, r, sizeof(r)) == VIRTIO_BLK_S_OK, "read q%u", qi);
 	CHECK(!memcmp(w, r, sizeof(w)), "read back differs (queue %u)", qi);
 	memset(r, 0, sizeof(r));
 	CHECK(pread(fd, r, sizeof(r), 8 * 512) == sizeof(r) && !memcmp(w, r, sizeof(w)),
 	      "disk file does not hold the written data");
 	close(fd);
-	CHECK(mini_req(m, qi, VIRTIO_BLK_T_FLUSH, 0, NULL, 0) == VIRTIO_BLK_S_OK, "flush");
-	CHECK(mini_req(m, qi, VIRTIO_BLK_T_GET_ID, 0, id, VIRTIO_BLK_ID_BYTES) == VIRTIO_BLK_S_OK &&
-	      !strcmp(id, "antfarm-test-serial"), "GET_ID gave '%s'", id);
+	CHECK(rw(d, qi, VIRTIO_BLK_T_FLUSH, 0, NULL, 0) == VIRTIO_BLK_S_OK, "flush");
+	CHECK(rw(d, qi, VIRTIO_BLK_T_GET_ID, 0, id, VIRTIO_BLK_ID_BYTES) == VIRTIO_BLK_S_OK &&
+	      !strcmp(id, SERIAL), "GET_ID gave '%s'", id);
 }
 
-static int segment_req(struct mini *m, uint32_t type, uint64_t sector, uint32_t n, uint32_t flags)
+static int segment(struct vhu_dev *d, unsigned q, uint32_t type, uint64_t sector, uint32_t n,
+		   uint32_t flags)
 {
-	struct virtio_blk_discard_write_zeroes s = { sector, n, flags };
-
-	return mini_req(m, 0, type, 0, &s, sizeof(s));
+	return vhu_dwz_sync(d, q, type, sector, n, flags, TMO);
 }
 
-static void test_ops(struct mini *m)
+static void test_ops(struct vhu_dev *d)
 {
 	static uint8_t buf[8192], zero[8192];
 	uint64_t cap = DISK_MB * 2048ull;
 
 	memset(buf, 0xab, sizeof(buf));
-	mini_req(m, 0, VIRTIO_BLK_T_OUT, 64, buf, sizeof(buf));
-	CHECK(segment_req(m, VIRTIO_BLK_T_DISCARD, 64, 8, 0) == VIRTIO_BLK_S_OK, "discard");
-	CHECK(segment_req(m, VIRTIO_BLK_T_WRITE_ZEROES, 72, 8, 0) == VIRTIO_BLK_S_OK, "write zeroes");
-	CHECK(mini_req(m, 0, VIRTIO_BLK_T_IN, 64, buf, sizeof(buf)) == 0 &&
+	rw(d, 0, VIRTIO_BLK_T_OUT, 64, buf, sizeof(buf));
+	CHECK(segment(d, 0, VIRTIO_BLK_T_DISCARD, 64, 8, 0) == VIRTIO_BLK_S_OK, "discard");
+	CHECK(segment(d, 0, VIRTIO_BLK_T_WRITE_ZEROES, 72, 8, 0) == VIRTIO_BLK_S_OK,
+	      "write zeroes");
+	CHECK(rw(d, 0, VIRTIO_BLK_T_IN, 64, buf, sizeof(buf)) == VIRTIO_BLK_S_OK &&
 	      !memcmp(buf, zero, sizeof(buf)), "discarded/zeroed range does not read as zeroes");
-	CHECK(segment_req(m, VIRTIO_BLK_T_DISCARD, 64, 8, 1) == VIRTIO_BLK_S_UNSUPP,
+	CHECK(segment(d, 0, VIRTIO_BLK_T_DISCARD, 64, 8, 1) == VIRTIO_BLK_S_UNSUPP,
 	      "discard with the unmap flag must be UNSUPP");
-	CHECK(segment_req(m, VIRTIO_BLK_T_WRITE_ZEROES, cap - 4, 8, 0) == VIRTIO_BLK_S_IOERR,
+	CHECK(segment(d, 0, VIRTIO_BLK_T_WRITE_ZEROES, cap - 4, 8, 0) == VIRTIO_BLK_S_IOERR,
 	      "write zeroes past the end");
-	CHECK(mini_req(m, 0, VIRTIO_BLK_T_IN, cap - 1, buf, 1024) == VIRTIO_BLK_S_IOERR,
+	CHECK(rw(d, 0, VIRTIO_BLK_T_IN, cap - 1, buf, 1024) == VIRTIO_BLK_S_IOERR,
 	      "read past the end");
-	CHECK(mini_req(m, 0, VIRTIO_BLK_T_IN, ~0ull - 1, buf, 1024) == VIRTIO_BLK_S_IOERR,
+	CHECK(rw(d, 0, VIRTIO_BLK_T_IN, ~0ull - 1, buf, 1024) == VIRTIO_BLK_S_IOERR,
 	      "sector overflow");
-	CHECK(mini_req(m, 0, VIRTIO_BLK_T_OUT, 0, buf, 100) == VIRTIO_BLK_S_IOERR,
+	CHECK(rw(d, 0, VIRTIO_BLK_T_OUT, 0, buf, 100) == VIRTIO_BLK_S_IOERR,
 	      "write of a partial sector");
-	CHECK(mini_req(m, 0, 99, 0, buf, 512) == VIRTIO_BLK_S_UNSUPP, "unknown type");
-	CHECK(mini_req(m, 0, VIRTIO_BLK_T_IN, cap - 2, buf, 1024) == VIRTIO_BLK_S_OK,
+	CHECK(rw(d, 0, 99, 0, buf, 512) == VIRTIO_BLK_S_UNSUPP, "unknown type");
+	CHECK(rw(d, 0, VIRTIO_BLK_T_IN, cap - 2, buf, 1024) == VIRTIO_BLK_S_OK,
 	      "read of the last sectors");
 }
 
-static void test_config(struct mini *m)
+static void test_config(struct vhu_dev *d)
 {
-	struct { uint32_t off, size, flags; struct virtio_blk_config c; } cfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.size = sizeof(cfg.c);
-	uint32_t r, size = sizeof(cfg);
-
-	CHECK(mini_send(m, 24, 1, &cfg, sizeof(cfg), NULL, 0) == 0 &&
-	      mini_recv(m, &r, &cfg, &size, NULL) == 0, "GET_CONFIG");
-	CHECK(cfg.c.capacity == DISK_MB * 2048ull, "capacity %llu", (unsigned long long)cfg.c.capacity);
-	CHECK(cfg.c.num_queues == 2 && cfg.c.blk_size == 512, "num_queues %u blk_size %u",
-	      cfg.c.num_queues, cfg.c.blk_size);
+	CHECK(d->have_cfg, "no GET_CONFIG");
+	CHECK(d->cfg.capacity == DISK_MB * 2048ull, "capacity %llu",
+	      (unsigned long long)d->cfg.capacity);
+	CHECK(d->cfg.num_queues == 2 && d->cfg.blk_size == 512, "num_queues %u blk_size %u",
+	      d->cfg.num_queues, d->cfg.blk_size);
 }
 
-/* Sends raw bytes as a message; the backend must drop the connection. */
+/* The next front-end is served: GET_FEATURES answered. */
+static bool serves(void)
+{
+	struct vhu_dev d = { .acked_proto = 0 };
+	uint64_t f = 0;
+	int s = vhu_connect(be.sock, 2000), rc;
+
+	if (s < 0)
+		return false;
+	d.sock = s;
+	rc = vhu_get_u64(&d, VHU_GET_FEATURES, &f);
+	close(s);
+	return rc == 0 && f;
+}
+
+/* Sends one raw message; the backend must drop the connection. */
 static void hostile_msg(const char *what, uint32_t req, uint32_t flags, const void *p,
 			uint32_t size, const int *fds, unsigned nfds)
 {
-	struct mini m = { .sock = -1 };
+	struct vhu_msg m = { .request = req, .flags = flags, .size = size };
+	int s = vhu_connect(be.sock, 2000);
 	char c;
-	uint64_t f;
 
-	CHECK(mini_connect(&m, sock) == 0, "connect for %s", what);
-	mini_send(&m, req, flags, p, size, fds, nfds);
-	CHECK(read(m.sock, &c, 1) <= 0, "%s: connection not closed", what);
-	close(m.sock);
-	CHECK(t_alive(backend), "backend died on %s", what);
-	/* and the next front-end is served */
-	CHECK(mini_connect(&m, sock) == 0 && mini_send(&m, 1, 1, NULL, 0, NULL, 0) == 0 &&
-	      mini_recv(&m, &(uint32_t){ 0 }, &f, &(uint32_t){ 8 }, NULL) == 0,
-	      "no service after %s", what);
-	close(m.sock);
+	if (!CHECK(s >= 0, "connect for %s", what))
+		return;
+	if (size)
+		memcpy(m.u.raw, p, size);
+	vhu_send(s, &m, fds, nfds);
+	CHECK(read(s, &c, 1) <= 0, "%s: connection not closed", what);
+	close(s);
+	CHECK(vhu_backend_alive(&be), "backend died on %s", what);
+	CHECK(serves(), "no service after %s", what);
 }
 
 static void test_hostile_msgs(void)
@@ -162,48 +181,43 @@ static void test_hostile_msgs(void)
 	uint8_t big[512] = { 0 };
 	struct { uint32_t n, pad; uint64_t r[4 * 9]; } mt = { 9, 0, { 0 } };
 	uint32_t st[2] = { 7, 128 };
-	int fd = open("/dev/null", O_RDONLY);
+	int fd = open("/dev/null", O_RDONLY), small;
 
-	hostile_msg("bad version", 1, 2, NULL, 0, NULL, 0);
-	hostile_msg("reply flag on a request", 1, 1 | 4, NULL, 0, NULL, 0);
-	hostile_msg("oversized payload", 24, 1, big, sizeof(big), NULL, 0);
-	hostile_msg("9 memory regions", 5, 1, &mt, 8 + 9 * 32, NULL, 0);
+	hostile_msg("bad version", VHU_GET_FEATURES, 2, NULL, 0, NULL, 0);
+	hostile_msg("reply flag on a request", VHU_GET_FEATURES,
+		    VHU_FLAG_VERSION | VHU_FLAG_REPLY, NULL, 0, NULL, 0);
+	hostile_msg("oversized payload", VHU_GET_CONFIG, VHU_FLAG_VERSION, big, sizeof(big),
+		    NULL, 0);
+	hostile_msg("9 memory regions", VHU_SET_MEM_TABLE, VHU_FLAG_VERSION, &mt, 8 + 9 * 32,
+		    NULL, 0);
 	mt.n = 1;
-	hostile_msg("region without fd", 5, 1, &mt, 8 + 32, NULL, 0);
+	hostile_msg("region without fd", VHU_SET_MEM_TABLE, VHU_FLAG_VERSION, &mt, 8 + 32,
+		    NULL, 0);
 	mt.r[1] = 4096;	/* size; fd /dev/null cannot be mapped shared */
-	hostile_msg("unmappable region", 5, 1, &mt, 8 + 32, &fd, 1);
-	{
-		/* mapping past the end of a file would SIGBUS on first touch */
-		int small = memfd_create("small", MFD_CLOEXEC);
-
-		CHECK(small >= 0 && ftruncate(small, 4096) == 0, "memfd");
-		mt.r[1] = 1 << 20;
-		hostile_msg("region larger than its memfd", 5, 1, &mt, 8 + 32, &small, 1);
-		mt.r[1] = 4096;
-		mt.r[3] = 1ull << 40;	/* mmap offset */
-		hostile_msg("mmap offset past the end of its memfd", 5, 1, &mt, 8 + 32, &small, 1);
-		mt.r[3] = 0;
-		close(small);
-	}
-	hostile_msg("ring index beyond num-queues", 18, 1, st, 8, NULL, 0);
+	hostile_msg("unmappable region", VHU_SET_MEM_TABLE, VHU_FLAG_VERSION, &mt, 8 + 32, &fd, 1);
+	/* mapping past the end of a file would SIGBUS on first touch */
+	small = memfd_create("small", MFD_CLOEXEC);
+	CHECK(small >= 0 && ftruncate(small, 4096) == 0, "memfd");
+	mt.r[1] = 1 << 20;
+	hostile_msg("region larger than its memfd", VHU_SET_MEM_TABLE, VHU_FLAG_VERSION,
+		    &mt, 8 + 32, &small, 1);
+	mt.r[1] = 4096;
+	mt.r[3] = 1ull << 40;	/* mmap offset */
+	hostile_msg("mmap offset past the end of its memfd", VHU_SET_MEM_TABLE,
+		    VHU_FLAG_VERSION, &mt, 8 + 32, &small, 1);
+	close(small);
+	hostile_msg("ring index beyond num-queues", VHU_SET_VRING_ENABLE, VHU_FLAG_VERSION,
+		    st, 8, NULL, 0);
 	st[0] = 0;
 	st[1] = 100;
-	hostile_msg("queue size not a power of two", 8, 1, st, 8, NULL, 0);
-	hostile_msg("kick with fd flag and an fd", 12, 1, &(uint64_t){ 0x100 }, 8, &fd, 1);
-	hostile_msg("short u64 payload", 2, 1, st, 4, NULL, 0);
-	hostile_msg("config window past 256 bytes",
-		    24, 1, &(uint32_t[4]){ 250, 10, 0, 0 }, 12 + 10, NULL, 0);
+	hostile_msg("queue size not a power of two", VHU_SET_VRING_NUM, VHU_FLAG_VERSION,
+		    st, 8, NULL, 0);
+	hostile_msg("kick with fd flag and an fd", VHU_SET_VRING_KICK, VHU_FLAG_VERSION,
+		    &(uint64_t){ VHU_VRING_NOFD }, 8, &fd, 1);
+	hostile_msg("short u64 payload", VHU_SET_FEATURES, VHU_FLAG_VERSION, st, 4, NULL, 0);
+	hostile_msg("config window past 256 bytes", VHU_GET_CONFIG, VHU_FLAG_VERSION,
+		    &(uint32_t[4]){ 250, 10, 0, 0 }, 12 + 10, NULL, 0);
 	close(fd);
-}
-
-static uint64_t acked(struct mini *m, uint32_t req, const void *p, uint32_t len)
-{
-	uint64_t ack = ~0ull;
-	uint32_t r, size = 8;
-
-	if (mini_send(m, req, 1 | 8, p, len, NULL, 0) < 0 || mini_recv(m, &r, &ack, &size, NULL) < 0)
-		return ~0ull;
-	return ack;
 }
 
 static unsigned stat_errors(void)
@@ -211,40 +225,47 @@ static unsigned stat_errors(void)
 	static char buf[65536];
 	const char *p;
 
-	if (t_read_stats(stats, buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\"errors\":")))
+	if (vhu_read_stats(stats, buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\"errors\":")))
 		return ~0u;
 	return atoi(p + 9);
 }
 
-/* Ring corruption marks the queue broken (no completion, logged), nothing crashes. */
-static void hostile_chain(const char *what, void (*corrupt)(struct mini *), int good)
+/* Ring corruption marks the queue broken (no completion, logged, counted);
+ * nothing crashes.  'good' requests before the bad one still complete. */
+static void hostile_chain(const char *what, void (*corrupt)(struct vhu_vq *), int good)
 {
-	struct mini m;
-	uint64_t st;
 	unsigned before = stat_errors();
+	struct vhu_dev d;
+	int done = 0, n;
 
-	CHECK(connect_start(&m, 1, false, true), "start for %s", what);
-	mini_queue_req(&m, 0, VIRTIO_BLK_T_IN, 0, MINI_GPA + (8 << 20), 4096, true, &st);
-	corrupt(&m);
-	mini_kick(&m, 0);
-	for (int i = 0; i < good; i++)
-		CHECK(mini_wait_used(&m, 0, 3000, NULL) >= 0, "%s: good request lost", what);
-	CHECK(mini_wait_used(&m, 0, 300, NULL) < 0, "%s: completed anyway", what);
-	CHECK(t_alive(backend), "backend died on %s", what);
+	if (!CHECK(connect_start(&d, 1, false, true), "start for %s", what))
+		goto out;
+	CHECK(vhu_req_submit(&d.vq[0].slots[0], VIRTIO_BLK_T_IN, 0, 4096) == 0, "%s", what);
+	corrupt(&d.vq[0]);
+	vhu_kick(&d.vq[0]);
+	while (done < good && (n = vhu_poll(&d, 3000, NULL, NULL)) > 0)
+		done += n;
+	CHECK(done == good, "%s: %d of %d good requests completed", what, done, good);
+	CHECK(vhu_poll(&d, 300, NULL, NULL) == 0, "%s: completed anyway", what);
+	CHECK(vhu_backend_alive(&be), "backend died on %s", what);
 	CHECK(stat_errors() == before + 1, "%s: not counted as an error", what);
-	release(&m);
+out:
+	vhu_dev_free(&d);
 }
 
-static void outside(struct mini *m) { m->q[0].desc[1].addr = 0x7fff00000000ull; }
-static void self_loop(struct mini *m) { m->q[0].desc[1].next = 1; m->q[0].desc[1].flags |= 1; }
-static void jump(struct mini *m) { m->q[0].avail->idx += 200; }
-static void no_status(struct mini *m) { m->q[0].desc[0].flags = 0; }
-static void twice(struct mini *m)
-{
-	struct mini_q *q = &m->q[0];
+static void outside(struct vhu_vq *vq) { vq->desc[1].addr = 0x7fff00000000ull; }
+static void self_loop(struct vhu_vq *vq) { vq->desc[1].next = 1; vq->desc[1].flags |= 1; }
+static void no_status(struct vhu_vq *vq) { vq->desc[0].flags = 0; }
 
-	q->avail->ring[1] = q->avail->ring[0];
-	q->avail->idx++;
+static void jump(struct vhu_vq *vq)
+{
+	vq->avail_idx += 200;
+	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+}
+
+static void twice(struct vhu_vq *vq)
+{
+	vhu_publish(vq, vq->slots[0].head);
 }
 
 static void test_hostile_chains(void)
@@ -256,30 +277,37 @@ static void test_hostile_chains(void)
 	hostile_chain("head made available twice", twice, 1);
 }
 
-static bool log_has(const char *what)
+static int set_kick(struct vhu_dev *d, int fd)
 {
-	char cmd[256];
+	struct vhu_msg m = { .request = VHU_SET_VRING_KICK, .size = 8, .u.u64 = 0 };
 
-	snprintf(cmd, sizeof(cmd), "grep -q '%s' %s/blk.log", what, t_tmpdir());
-	return system(cmd) == 0;
+	return vhu_call(d, &m, &fd, 1);
 }
 
 /* A kick "eventfd" that reads end-of-file must not make the worker spin. */
 static void test_null_kick(void)
 {
-	struct mini m;
+	const char *eof = "kick fd reached end of file";
+	struct vhu_dev d;
 	int null = open("/dev/null", O_RDONLY);
 
-	CHECK(connect_start(&m, 1, false, true), "start for null kick");
-	CHECK(mini_send(&m, 12, 1 | 8, &(uint64_t){ 0 }, 8, &null, 1) == 0 &&
-	      mini_recv(&m, &(uint32_t){ 0 }, &(uint64_t){ 0 }, &(uint32_t){ 8 }, NULL) == 0,
-	      "SET_VRING_KICK /dev/null");
-	for (int i = 0; i < 100 && !log_has("kick fd reached end of file"); i++)
+	CHECK(connect_start(&d, 1, false, true), "start for null kick");
+	CHECK(set_kick(&d, null) == 0, "SET_VRING_KICK /dev/null");
+	for (int i = 0; i < 100 && !vhu_backend_log_has(&be, eof); i++)
 		usleep(20000);
-	CHECK(log_has("kick fd reached end of file"), "EOF on the kick fd not noticed");
+	CHECK(vhu_backend_log_has(&be, eof), "EOF on the kick fd not noticed");
 	close(null);
-	release(&m);
-	CHECK(t_alive(backend), "backend died on a /dev/null kick");
+	vhu_dev_free(&d);
+	CHECK(vhu_backend_alive(&be), "backend died on a /dev/null kick");
+}
+
+/* A request answered with an ack: 0, or the non-zero ack (or error). */
+static int acked(struct vhu_dev *d, uint32_t req, const void *p, uint32_t len)
+{
+	struct vhu_msg m = { .request = req, .size = len };
+
+	memcpy(m.u.raw, p, len);
+	return vhu_call(d, &m, NULL, 0);
 }
 
 /*
@@ -291,56 +319,57 @@ static void test_null_kick(void)
 static void test_protocol(void)
 {
 	static uint8_t buf[4096];
-	struct mini m;
-	uint32_t base, st[2];
+	struct vhu_msg m = { .request = VHU_GET_VRING_BASE, .size = 8 };
 	struct { uint32_t off, size, flags; uint8_t wce; } cfg = { 32, 1, 0, 0 };
-	struct { uint32_t n, pad; uint64_t gpa, size, uva, off; } t;
+	struct vhu_dev d;
 
-	CHECK(connect_start(&m, 1, false, true), "start");
+	CHECK(connect_start(&d, 1, false, true), "start");
 	for (int i = 0; i < 3; i++)
-		mini_req(&m, 0, VIRTIO_BLK_T_IN, i, buf, sizeof(buf));
-	CHECK(mini_get_vring_base(&m, 0, &base) == 0 && base == 3, "vring base %u", base);
-	st[0] = 0;
-	st[1] = base;
-	CHECK(acked(&m, 10, st, 8) == 0, "SET_VRING_BASE after stop");
-	CHECK(mini_send(&m, 12, 1 | 8, &(uint64_t){ 0 }, 8, &m.q[0].kick, 1) == 0 &&
-	      mini_recv(&m, &(uint32_t){ 0 }, &(uint64_t){ 0 }, &(uint32_t){ 8 }, NULL) == 0,
-	      "SET_VRING_KICK restart");
-	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "I/O after ring restart");
-	t = (typeof(t)){ 1, 0, MINI_GPA, MINI_MEM, (uintptr_t)m.mem, 0 };
-	CHECK(mini_send(&m, 5, 1 | 8, &t, sizeof(t), &m.memfd, 1) == 0 &&
-	      mini_recv(&m, &(uint32_t){ 0 }, &(uint64_t){ 0 }, &(uint32_t){ 8 }, NULL) == 0,
-	      "SET_MEM_TABLE while running");
-	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "I/O after new mem table");
-	CHECK(acked(&m, 25, &cfg, 13) == 0, "SET_CONFIG writeback=0");
-	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf)) == 0, "write-through write");
+		rw(&d, 0, VIRTIO_BLK_T_IN, i, buf, sizeof(buf));
+	CHECK(vhu_call(&d, &m, NULL, 0) == 0 && m.u.state.num == 3, "vring base %u",
+	      m.u.state.num);
+	CHECK(vhu_set_state(&d, VHU_SET_VRING_BASE, 0, m.u.state.num) == 0,
+	      "SET_VRING_BASE after stop");
+	CHECK(set_kick(&d, d.vq[0].kick_fd) == 0, "SET_VRING_KICK restart");
+	CHECK(rw(&d, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "I/O after ring restart");
+	CHECK(vhu_set_mem_table(&d) == 0, "SET_MEM_TABLE while running");
+	CHECK(rw(&d, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "I/O after new mem table");
+	CHECK(acked(&d, VHU_SET_CONFIG, &cfg, 13) == 0, "SET_CONFIG writeback=0");
+	CHECK(rw(&d, 0, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf)) == 0, "write-through write");
 	cfg.off = 0;
-	CHECK(acked(&m, 25, &cfg, 13) != 0, "SET_CONFIG of capacity must be refused");
-	CHECK(acked(&m, 6, &(uint64_t[2]){ 4096, 0 }, 16) != 0, "SET_LOG_BASE must be refused");
-	CHECK(acked(&m, 19, &(uint64_t){ 0 }, 8) != 0, "unsupported request refused");
-	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0,
+	CHECK(acked(&d, VHU_SET_CONFIG, &cfg, 13) != 0, "SET_CONFIG of capacity must be refused");
+	CHECK(acked(&d, VHU_SET_LOG_BASE, &(uint64_t[2]){ 4096, 0 }, 16) != 0,
+	      "SET_LOG_BASE must be refused");
+	CHECK(acked(&d, VHU_SEND_RARP, &(uint64_t){ 0 }, 8) != 0, "unsupported request refused");
+	CHECK(rw(&d, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0,
 	      "connection still served after refusals");
-	release(&m);
+	vhu_dev_free(&d);
 	test_null_kick();
+}
+
+static int hint_connect(void)
+{
+	int fd = sock_connect(hints, SOCK_SEQPACKET, 2000);
+
+	CHECK(fd >= 0, "hint connect: %s", strerror(-fd));
+	return fd;
 }
 
 static void test_stats_and_hints(void)
 {
 	static char buf[65536];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct af_hint h = { AF_HINT_MAGIC, AF_HINT_VERSION, AF_HINT_NOTIFY, 0, 0, 1, 42, 0, 0 };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = hint_connect();
 	char c;
 
-	strncpy(sa.sun_path, hints, sizeof(sa.sun_path) - 1);
-	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "hint connect");
 	CHECK(send(fd, &h, sizeof(h), 0) == sizeof(h), "hint send");
 	h.magic = 0;
 	send(fd, &h, sizeof(h), 0);
 	CHECK(read(fd, &c, 1) <= 0, "bad hint did not close the hint connection");
 	close(fd);
-	CHECK(t_read_stats(stats, buf, sizeof(buf)) == 0, "stats socket");
-	CHECK(strstr(buf, "\"type\":\"queue\",\"queue\":0,\"requests\":") != NULL, "queue stats: %s", buf);
+	CHECK(vhu_read_stats(stats, buf, sizeof(buf)) == 0, "stats socket");
+	CHECK(strstr(buf, "\"type\":\"queue\",\"queue\":0,\"requests\":") != NULL,
+	      "queue stats: %s", buf);
 	CHECK(strstr(buf, "\"notify\":1,") && strstr(buf, "\"bad\":1,"), "hint counts: %s", buf);
 	CHECK(strstr(buf, "\"type\":\"scheduler\",\"name\":\"fifo\"") != NULL, "scheduler stats");
 	CHECK(strstr(buf, "\"p99_us\":") != NULL, "latency percentiles");
@@ -351,57 +380,43 @@ static void test_crash_restart(void)
 {
 	enum { N = 6, LEN = 8192 };
 	static uint8_t w[N][LEN], r[LEN];
-	uint64_t data[N], st[N];
-	struct mini m;
-	int done = 0, fd;
+	struct vhu_dev d;
+	int done = 0, n, fd;
 
-	t_stop_backend(backend, SIGTERM);
-	start("ANTFARM_BLK_TEST_HOLD_MS=20000", false, "2");
-	CHECK(connect_start(&m, 1, true, true), "start with inflight region");
+	vhu_backend_stop(&be);
+	start("ANTFARM_BLK_TEST_HOLD_MS=20000", false, 2);
+	if (!CHECK(connect_start(&d, 1, true, true), "start with inflight region"))
+		goto out;
 	for (int i = 0; i < N; i++) {
+		struct vhu_req *rq = &d.vq[0].slots[i];
+
 		fill(w[i], LEN, 100 + i);
-		data[i] = mini_alloc(&m, LEN);
-		memcpy(mini_gpa(&m, data[i]), w[i], LEN);
-		mini_queue_req(&m, 0, VIRTIO_BLK_T_OUT, 256 + i * 16, data[i], LEN, false, &st[i]);
+		memcpy(rq->buf, w[i], LEN);
+		CHECK(vhu_req_submit(rq, VIRTIO_BLK_T_OUT, 256 + i * 16, LEN) == 0, "submit %d", i);
 	}
-	mini_kick(&m, 0);
+	vhu_kick(&d.vq[0]);
 	usleep(300000);
-	CHECK(m.q[0].used->idx == 0, "completions were not held");
-	t_stop_backend(backend, SIGKILL);
-	mini_close(&m);
+	CHECK(d.vq[0].used->idx == 0, "completions were not held");
+	vhu_backend_kill(&be, SIGKILL);
 	/* wipe what the first backend wrote: the restart must redo the writes */
 	fd = open(disk, O_RDWR);
 	CHECK(fallocate(fd, 0x02 | 0x01, 256 * 512, N * 16 * 512) == 0, "punch");
-	start(NULL, false, "2");
-	CHECK(mini_connect(&m, sock) == 0 && mini_start(&m, 1, 128, true, true) == 0, "reconnect");
-	while (done < N && mini_wait_used(&m, 0, 5000, NULL) >= 0)
-		done++;
+	start(NULL, false, 2);
+	CHECK(vhu_reconnect(&d, be.sock, 2000) == 0, "reconnect");
+	while (done < N && (n = vhu_poll(&d, TMO, NULL, NULL)) > 0)
+		done += n;
 	CHECK(done == N, "%d of %d requests completed after the restart", done, N);
 	for (int i = 0; i < N; i++) {
-		CHECK(*(uint8_t *)mini_gpa(&m, st[i]) == VIRTIO_BLK_S_OK, "status of request %d", i);
+		CHECK(*d.vq[0].slots[i].status == VIRTIO_BLK_S_OK, "status of request %d", i);
 		CHECK(pread(fd, r, LEN, (256 + i * 16) * 512) == LEN && !memcmp(r, w[i], LEN),
 		      "write %d lost or torn", i);
 	}
 	close(fd);
 	/* the restarted backend continues where the ring is */
-	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 256, r, LEN) == 0 && !memcmp(r, w[0], LEN),
+	CHECK(rw(&d, 0, VIRTIO_BLK_T_IN, 256, r, LEN) == 0 && !memcmp(r, w[0], LEN),
 	      "I/O after the restart");
-	release(&m);
-}
-
-static void test_read_only(void)
-{
-	static uint8_t buf[4096];
-	struct mini m;
-
-	t_stop_backend(backend, SIGTERM);
-	start(NULL, true, "2");
-	CHECK(connect_start(&m, 1, false, false), "start read-only");
-	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf)) == VIRTIO_BLK_S_IOERR,
-	      "write to a read-only disk");
-	CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == VIRTIO_BLK_S_OK,
-	      "read from a read-only disk");
-	release(&m);
+out:
+	vhu_dev_free(&d);
 }
 
 /*
@@ -414,7 +429,7 @@ static void test_schedulers(void)
 	static const char *const names[] = { "deadline", "anticipatory", "oracle" };
 	static uint8_t buf[4096], zero[4096];
 	char shm[64];
-	struct mini m;
+	struct vhu_dev d;
 	int fd;
 
 	snprintf(shm, sizeof(shm), "/dev/shm/antfarm-blk-e2e.%d", (int)getpid());
@@ -425,16 +440,16 @@ static void test_schedulers(void)
 	}
 	close(fd);
 	for (unsigned i = 0; i < 3; i++) {
-		t_stop_backend(backend, SIGTERM);
-		start_with(NULL, shm, "2", "--scheduler", names[i], "--hdd-model");
-		CHECK(connect_start(&m, 2, false, true), "start with %s", names[i]);
+		restart_with(shm, "--scheduler", names[i], "--hdd-model");
+		CHECK(connect_start(&d, 2, false, true), "start with %s", names[i]);
 		memset(buf, 0x5a, sizeof(buf));
-		CHECK(mini_req(&m, 1, VIRTIO_BLK_T_OUT, 8, buf, sizeof(buf)) == 0, "%s write", names[i]);
-		CHECK(segment_req(&m, VIRTIO_BLK_T_WRITE_ZEROES, 8, 8, 0) == 0, "%s zeroes", names[i]);
-		CHECK(mini_req(&m, 1, VIRTIO_BLK_T_IN, 8, buf, sizeof(buf)) == 0 &&
+		CHECK(rw(&d, 1, VIRTIO_BLK_T_OUT, 8, buf, sizeof(buf)) == 0, "%s write", names[i]);
+		CHECK(segment(&d, 0, VIRTIO_BLK_T_WRITE_ZEROES, 8, 8, 0) == 0, "%s zeroes",
+		      names[i]);
+		CHECK(rw(&d, 1, VIRTIO_BLK_T_IN, 8, buf, sizeof(buf)) == 0 &&
 		      !memcmp(buf, zero, sizeof(buf)), "%s read after write-zeroes", names[i]);
-		CHECK(mini_req(&m, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "%s q0", names[i]);
-		release(&m);
+		CHECK(rw(&d, 0, VIRTIO_BLK_T_IN, 0, buf, sizeof(buf)) == 0, "%s q0", names[i]);
+		vhu_dev_free(&d);
 	}
 	unlink(shm);
 }
@@ -456,89 +471,73 @@ static void test_tagging(void)
 {
 	static char buf[65536];
 	static uint8_t data[4096];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct mini m;
+	const char *sched;
+	struct vhu_dev d;
 	int fd;
 
-	t_stop_backend(backend, SIGTERM);
-	start_with(NULL, disk, "2", "--scheduler", "anticipatory", NULL);
-	CHECK(connect_start(&m, 2, false, true), "start for tagging");
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	strncpy(sa.sun_path, hints, sizeof(sa.sun_path) - 1);
-	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "hint connect");
+	restart_with(disk, "--scheduler", "anticipatory", NULL);
+	CHECK(connect_start(&d, 2, false, true), "start for tagging");
+	fd = hint_connect();
 	send_hint(fd, AF_HINT_NOTIFY, 0xabc000, 1);	/* queue 1 */
 	send_hint(fd, AF_HINT_EXIT, 0xdef000, 0);
 	usleep(100000);	/* hints and virtqueues are independent channels */
 	for (int i = 0; i < 3; i++)
-		mini_req(&m, 1, VIRTIO_BLK_T_IN, i * 64, data, sizeof(data));
+		rw(&d, 1, VIRTIO_BLK_T_IN, i * 64, data, sizeof(data));
 	send_hint(fd, AF_HINT_EXIT, 0xabc000, 0);
 	usleep(100000);
-	CHECK(t_read_stats(stats, buf, sizeof(buf)) == 0, "stats");
-	CHECK(strstr(buf, "{\"proc\":\"0xabc000\"") != NULL, "no key for the hinted process: %.600s",
-	      strstr(buf, "\"type\":\"scheduler\"") ? strstr(buf, "\"type\":\"scheduler\"") : buf);
+	CHECK(vhu_read_stats(stats, buf, sizeof(buf)) == 0, "stats");
+	sched = strstr(buf, "\"type\":\"scheduler\"");
+	CHECK(strstr(buf, "{\"proc\":\"0xabc000\"") != NULL,
+	      "no key for the hinted process: %.600s", sched ? sched : buf);
 	CHECK(strstr(buf, "\"exited\":true") != NULL, "exit hint did not reach the scheduler");
 	close(fd);
-	release(&m);
+	vhu_dev_free(&d);
 
-	t_stop_backend(backend, SIGTERM);
-	start_with(NULL, disk, "2", "--scheduler", "oracle", NULL);
-	CHECK(connect_start(&m, 2, false, true), "start for oracle");
-	m.ioprio = 0x43;	/* the test guest writes pid + 1 here */
+	restart_with(disk, "--scheduler", "oracle", NULL);
+	CHECK(connect_start(&d, 2, false, true), "start for oracle");
+	d.ioprio = 0x43;	/* the test guest writes pid + 1 here */
 	for (int i = 0; i < 3; i++)
-		mini_req(&m, 0, VIRTIO_BLK_T_IN, i * 64, data, sizeof(data));
-	CHECK(t_read_stats(stats, buf, sizeof(buf)) == 0 && strstr(buf, "{\"proc\":\"0x43\""),
+		rw(&d, 0, VIRTIO_BLK_T_IN, i * 64, data, sizeof(data));
+	CHECK(vhu_read_stats(stats, buf, sizeof(buf)) == 0 && strstr(buf, "{\"proc\":\"0x43\""),
 	      "oracle key from ioprio missing");
-	release(&m);
+	vhu_dev_free(&d);
 }
 
 int main(void)
 {
-	struct mini m;
-	int fd;
+	struct vhu_dev d;
 
-	snprintf(sock, sizeof(sock), "%s/blk.sock", t_tmpdir());
-	snprintf(stats, sizeof(stats), "%s/stats.sock", t_tmpdir());
-	snprintf(hints, sizeof(hints), "%s/hints.sock", t_tmpdir());
-	snprintf(disk, sizeof(disk), "%s/disk.img", t_tmpdir());
-	fd = open(disk, O_RDWR | O_CREAT, 0644);
-	if (fd < 0 || ftruncate(fd, DISK_MB << 20) < 0) {
+	if (!vhu_blk_path())
+		test_skip("antfarm-blk not built yet (no build/antfarm-blk)");
+	snprintf(stats, sizeof(stats), "%s/stats.sock", vhu_test_dir());
+	snprintf(hints, sizeof(hints), "%s/hints.sock", vhu_test_dir());
+	if (vhu_make_disk("disk.img", DISK_MB << 20, disk, sizeof(disk)) < 0) {
 		perror(disk);
 		return 1;
 	}
-	close(fd);
-	start(NULL, false, "2");
-	if (!connect_start(&m, 2, false, true)) {
-		printf("FAIL: negotiation with antfarm-blk\n");
-		t_failures++;
+	start(NULL, false, 2);
+	if (!CHECK(connect_start(&d, 2, false, true), "negotiation with antfarm-blk"))
 		goto out;
-	}
-	test_rw(&m, 0);
-	test_rw(&m, 1);
-	test_ops(&m);
-	test_config(&m);
-	release(&m);
+	test_rw(&d, 0);
+	test_rw(&d, 1);
+	test_ops(&d);
+	test_config(&d);
+	vhu_dev_free(&d);
 	/* the same backend serves a second connection (no event-idx this time) */
-	CHECK(connect_start(&m, 1, false, false), "reconnect");
-	test_rw(&m, 0);
-	release(&m);
+	CHECK(connect_start(&d, 1, false, false), "reconnect");
+	test_rw(&d, 0);
+	vhu_dev_free(&d);
 	test_hostile_msgs();
 	test_hostile_chains();
 	test_protocol();
 	test_stats_and_hints();
 	test_crash_restart();
-	test_read_only();
 	test_schedulers();
 	test_tagging();
 out:
-	t_stop_backend(backend, SIGTERM);
-	if (t_failures) {
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "tail -n 30 %s/blk.log", t_tmpdir());
-		if (system(cmd) != 0)
-			printf("(no backend log)\n");
-	}
-	t_cleanup_dir();
-	printf("%s: %d failure(s)\n", t_failures ? "FAIL" : "PASS", t_failures);
-	return t_failures ? 1 : 0;
+	vhu_dev_free(&d);
+	if (check_failures)
+		vhu_backend_dump_log(&be);
+	vhu_backend_stop(&be);
+	return check_summary("antfarm-blk end to end");
 }

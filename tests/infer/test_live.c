@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <bpf/btf.h>
 #include "collector.h"
+#include "tests/lib/check.h"
 
 #define VM	0xffff888000aa0000ull
 #define VM2	0xffff888000bb0000ull
@@ -23,12 +24,7 @@
 #define PID2	778
 #define ROOT4	0x4ull
 
-static int failures;
-static const char *cur_case;
 
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
-	printf("FAIL %s:%d %s: ", __FILE__, __LINE__, cur_case); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 struct evlog {
 	struct af_event ev[4096];
@@ -59,7 +55,7 @@ static struct af_collector *open_col(enum af_host_kind host, uint32_t rb, int id
 	int r = af_collector_open(&c, &o, err, sizeof(err));
 
 	if (r < 0) {
-		printf("FAIL %s: af_collector_open: %s (%d)\n", cur_case, err, r);
+		printf("FAIL %s: af_collector_open: %s (%d)\n", check_case, err, r);
 		exit(1);
 	}
 	return c;
@@ -185,7 +181,7 @@ static void test_attach_and_sequence(void)
 	struct evlog *l;
 	unsigned i;
 
-	cur_case = "attach on this host, full sequence";
+	check_case = "attach on this host, full sequence";
 	c = open_col(AF_HOST_UNKNOWN, 0, 0, ATTACHED);
 	for (i = 0; i < 3; i++)
 		if (tp_in_btf(tps[i]))
@@ -266,7 +262,7 @@ static void test_host_paths(void)
 	struct af_collector *c;
 	struct evlog *l;
 
-	cur_case = "AMD NPT: exit sampling and idle timeout";
+	check_case = "AMD NPT: exit sampling and idle timeout";
 	c = open_col(AF_HOST_SVM_NPT, 0, 1, ATTACHED);
 	CHECK(af_collector_host(c) == AF_HOST_SVM_NPT, "forced host");
 	if (tp_in_btf("kvm_exit"))
@@ -283,7 +279,7 @@ static void test_host_paths(void)
 	CHECK(l->n == 1 && count(l, AF_EV_EXIT, 0x5000, AF_EXIT_IDLE) == 1, "idle exit");
 	af_collector_close(c);
 
-	cur_case = "Intel EPT: cached CR3 only; kvm_cr on a shadow host";
+	check_case = "Intel EPT: cached CR3 only; kvm_cr on a shadow host";
 	c = open_col(AF_HOST_VMX_EPT, 0, 0, ATTACHED);
 	CHECK(strstr(af_collector_fidelity_note(c), "ept=0") != NULL, "ept=0 advice");
 	if (tp_in_btf("kvm_entry"))
@@ -294,7 +290,7 @@ static void test_host_paths(void)
 	CHECK(l->n == 3 && count(l, AF_EV_CREATE, 0x6000, 0) == 1, "only the cached sample");
 	af_collector_close(c);
 
-	cur_case = "PVM host: exit samples ignored, emulation is every load";
+	check_case = "PVM host: exit samples ignored, emulation is every load";
 	c = open_col(AF_HOST_PVM, 0, 0, DETACHED);
 	cr3(c, 0, 0x5000, AF_SRC_EXIT, 100);
 	l = drain(c);
@@ -321,7 +317,7 @@ static void test_all_host_kinds(void)
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		struct af_collector *c;
 
-		cur_case = af_host_kind_name(kinds[i].k);
+		check_case = af_host_kind_name(kinds[i].k);
 		c = open_col(kinds[i].k, 0, 0, ATTACHED);
 		if (tp_in_btf(kinds[i].on))
 			CHECK(af_collector_prog_attached(c, kinds[i].on), "%s attached", kinds[i].on);
@@ -343,7 +339,7 @@ static void test_ring_full(void)
 	FILE *m;
 	int i;
 
-	cur_case = "reserve failures counted when the ring is full";
+	check_case = "reserve failures counted when the ring is full";
 	c = open_col(AF_HOST_UNKNOWN, 4096, 0, DETACHED);	/* one page: 42 records */
 	for (i = 0; i < 100; i++)
 		obs(c, AF_OBS_NOTIFY, VM, PID, 0, 0xd0000000 + i, i, AF_SRC_MMIO, 100 + i);
@@ -386,10 +382,5 @@ int main(void)
 	test_host_paths();
 	test_all_host_kinds();
 	test_ring_full();
-	if (failures) {
-		printf("%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("live BPF replay cases passed\n");
-	return 0;
+	return check_summary("live BPF replay");
 }

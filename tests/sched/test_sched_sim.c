@@ -8,19 +8,11 @@
 #include <string.h>
 #include "sim.h"
 #include "../../blk/sched_as.h"
+#include "tests/lib/check.h"
 
 #define MS 1000000ull
 
-static int failed;
 
-#define CHECK(name, cond, ...) do {					\
-	if (!(cond)) {							\
-		printf("FAIL %s: %s: ", name, #cond);			\
-		printf(__VA_ARGS__);					\
-		putchar('\n');						\
-		failed++;						\
-	}								\
-} while (0)
 
 struct run {
 	const char *sched;
@@ -92,7 +84,7 @@ static struct sim_result run(const struct run *r, struct probe *probe)
 	}
 	if (sim_run(&c, &res)) {
 		printf("FAIL %s: simulation did not run\n", r->sched);
-		failed++;
+		check_failures++;
 		memset(&res, 0, sizeof(res));
 	}
 	return res;
@@ -126,12 +118,12 @@ static void t_deceptive_idleness(void)
 		printf("seq n=%d fifo %.1f deadline %.1f anticipatory %.1f oracle %.1f MB/s,"
 		       " fairness %.2f\n", n, fifo, dl, as, oracle, res.fairness);
 		/* turns rotate (cap, deadlines): no reader is left behind */
-		CHECK("as-fair-shares", res.fairness >= 0.5, "n=%d %.2f", n,
+		CHECK(res.fairness >= 0.5, "as-fair-shares: n=%d %.2f", n,
 		      res.fairness);
-		CHECK("as-2x-fifo", as >= 2 * fifo, "n=%d %.2f vs %.2f", n, as, fifo);
-		CHECK("as-2x-deadline", as >= 2 * dl, "n=%d %.2f vs %.2f", n, as, dl);
-		CHECK("as-equals-oracle-exact-tags", as >= 0.97 * oracle &&
-		      as <= 1.03 * oracle, "n=%d %.2f vs %.2f", n, as, oracle);
+		CHECK(as >= 2 * fifo, "as-2x-fifo: n=%d %.2f vs %.2f", n, as, fifo);
+		CHECK(as >= 2 * dl, "as-2x-deadline: n=%d %.2f vs %.2f", n, as, dl);
+		CHECK(as >= 0.97 * oracle &&
+		      as <= 1.03 * oracle, "as-equals-oracle-exact-tags: n=%d %.2f vs %.2f", n, as, oracle);
 	}
 }
 
@@ -146,10 +138,10 @@ static void t_misattribution(void)
 
 		printf("seq n=%d anticipatory with %.1f %% right tags %.1f MB/s, oracle %.1f\n",
 		       n, res.attribution_pct, res.mbps, oracle);
-		CHECK("misattr-1pct-within-5pct-of-oracle", res.mbps >= 0.95 * oracle,
-		      "n=%d %.2f vs %.2f", n, res.mbps, oracle);
-		CHECK("misattr-rate", res.attribution_pct > 98.5 &&
-		      res.attribution_pct < 99.5, "%.2f", res.attribution_pct);
+		CHECK(res.mbps >= 0.95 * oracle,
+		      "misattr-1pct-within-5pct-of-oracle: n=%d %.2f vs %.2f", n, res.mbps, oracle);
+		CHECK(res.attribution_pct > 98.5 &&
+		      res.attribution_pct < 99.5, "misattr-rate: %.2f", res.attribution_pct);
 	}
 }
 
@@ -165,10 +157,8 @@ static void t_shared_queue(void)
 		printf("seq n=%d shared queue: idle-per-queue %.1f anticipatory %.1f; "
 		       "per-proc queues: idle-per-queue %.1f fifo %.1f\n",
 		       n, ipq, as, ipq_pq, fifo_pq);
-		CHECK("as-over-ipq-shared-30pct", as >= 1.3 * ipq,
-		      "n=%d %.2f vs %.2f", n, as, ipq);
-		CHECK("ipq-per-queue-2x-fifo", ipq_pq >= 2 * fifo_pq,
-		      "n=%d %.2f vs %.2f", n, ipq_pq, fifo_pq);
+		CHECK(as >= 1.3 * ipq, "as-over-ipq-shared-30pct: n=%d %.2f vs %.2f", n, as, ipq);
+		CHECK(ipq_pq >= 2 * fifo_pq, "ipq-per-queue-2x-fifo: n=%d %.2f vs %.2f", n, ipq_pq, fifo_pq);
 	}
 }
 
@@ -179,7 +169,7 @@ static void t_no_hints(void)
 			 .no_hints = 1, .max_antic = MAX_ANTIC_DEFAULT };
 	double as = run(&r, NULL).mbps, fifo = mbps("fifo", 4, SIM_SEQ, 1);
 
-	CHECK("no-hints-falls-back-to-queues", as >= 2 * fifo, "%.2f vs %.2f",
+	CHECK(as >= 2 * fifo, "no-hints-falls-back-to-queues: %.2f vs %.2f",
 	      as, fifo);
 }
 
@@ -195,10 +185,9 @@ static void t_random(void)
 		printf("rand n=%d fifo %.3f anticipatory %.3f MB/s, %llu of %llu seeky\n",
 		       n, fifo, as, (unsigned long long)p.keys_seeky,
 		       (unsigned long long)p.keys);
-		CHECK("random-not-5pct-below-fifo", as >= 0.95 * fifo,
-		      "n=%d %.3f vs %.3f", n, as, fifo);
-		CHECK("random-readers-seeky", p.keys == (uint64_t)n &&
-		      p.keys_seeky == (uint64_t)n, "%llu/%llu",
+		CHECK(as >= 0.95 * fifo, "random-not-5pct-below-fifo: n=%d %.3f vs %.3f", n, as, fifo);
+		CHECK(p.keys == (uint64_t)n &&
+		      p.keys_seeky == (uint64_t)n, "random-readers-seeky: %llu/%llu",
 		      (unsigned long long)p.keys_seeky, (unsigned long long)p.keys);
 	}
 }
@@ -222,11 +211,10 @@ static void t_fast_device(void)
 		fifo = run(&f, NULL).mbps;
 		printf("fast device depth %d: fifo %.0f anticipatory %.0f MB/s, %llu waits\n",
 		       c[i].dev_depth, fifo, as, (unsigned long long)p.antic);
-		CHECK("fast-device-antic-off", !p.antic_on && p.antic == 0,
-		      "depth %d: on %d, %llu waits", c[i].dev_depth, p.antic_on,
-		      (unsigned long long)p.antic);
-		CHECK("fast-device-within-2pct", as >= 0.98 * fifo,
-		      "depth %d: %.1f vs %.1f", c[i].dev_depth, as, fifo);
+		CHECK(!p.antic_on && p.antic == 0, "fast-device-antic-off: depth %d: on %d, %llu waits",
+		      c[i].dev_depth, p.antic_on, (unsigned long long)p.antic);
+		CHECK(as >= 0.98 * fifo, "fast-device-within-2pct: depth %d: %.1f vs %.1f",
+		      c[i].dev_depth, as, fifo);
 	}
 }
 
@@ -246,13 +234,12 @@ static void t_starvation(void)
 
 		printf("starvation n=%d max_antic %u: max wait %.1f ms\n",
 		       c[i].procs, c[i].max_antic, res.max_wait_read_ns / 1e6);
-		CHECK("max-wait-deadline-plus-window", res.max_wait_read_ns <=
-		      d.read_expire_ns + d.antic_window_ns, "n=%d %.1f ms", c[i].procs,
+		CHECK(res.max_wait_read_ns <= d.read_expire_ns + d.antic_window_ns,
+		      "max-wait-deadline-plus-window: n=%d %.1f ms", c[i].procs,
 		      res.max_wait_read_ns / 1e6);
 		/* with no cap only the deadline ends a turn: it must have */
-		CHECK("deadline-ended-turns", c[i].max_antic ||
-		      res.max_wait_read_ns >= d.read_expire_ns,
-		      "%.1f ms", res.max_wait_read_ns / 1e6);
+		CHECK(c[i].max_antic || res.max_wait_read_ns >= d.read_expire_ns,
+		      "deadline-ended-turns: %.1f ms", res.max_wait_read_ns / 1e6);
 	}
 }
 
@@ -274,14 +261,14 @@ static void t_writer(void)
 	       (rf.bytes[0] + rf.bytes[1]) / 1e6, rf.bytes[2] / 1e6,
 	       (ra.bytes[0] + ra.bytes[1]) / 1e6, ra.bytes[2] / 1e6,
 	       ra.max_wait_write_ns / 1e6);
-	CHECK("writer-readers-gain", ra.bytes[0] + ra.bytes[1] >=
-	      2 * (rf.bytes[0] + rf.bytes[1]), "readers");
+	CHECK(ra.bytes[0] + ra.bytes[1] >=
+	      2 * (rf.bytes[0] + rf.bytes[1]), "writer-readers-gain: readers");
 	/* an expired write waits for the request in service and the window
 	 * the last expired read was given (a seek and a rotation, 30 ms at
 	 * most, on either side): deadline + window + 50 ms */
-	CHECK("writer-not-starved", ra.bytes[2] > 0 &&
+	CHECK(ra.bytes[2] > 0 &&
 	      ra.max_wait_write_ns <= d.write_expire_ns + d.antic_window_ns + 50 * MS,
-	      "max write wait %.1f ms", ra.max_wait_write_ns / 1e6);
+	      "writer-not-starved: max write wait %.1f ms", ra.max_wait_write_ns / 1e6);
 }
 
 /* A reader exits: the agent's hint ends its turn, the other gets the disk
@@ -299,10 +286,10 @@ static void t_exit(void)
 	rf = run(&f, NULL);
 	printf("exit after 1 s: survivor %.1f MB (fifo %.1f MB) in 10 s\n",
 	       ra.bytes[1] / 1e6, rf.bytes[1] / 1e6);
-	CHECK("exit-hint-recorded", p.exited == 1, "%llu exited",
+	CHECK(p.exited == 1, "exit-hint-recorded: %llu exited",
 	      (unsigned long long)p.exited);
-	CHECK("survivor-gets-the-disk", ra.bytes[1] >= rf.bytes[1],
-	      "%.1f vs %.1f MB", ra.bytes[1] / 1e6, rf.bytes[1] / 1e6);
+	CHECK(ra.bytes[1] >= rf.bytes[1], "survivor-gets-the-disk: %.1f vs %.1f MB",
+	      ra.bytes[1] / 1e6, rf.bytes[1] / 1e6);
 }
 
 static void t_deterministic(void)
@@ -311,8 +298,8 @@ static void t_deterministic(void)
 			 .max_antic = MAX_ANTIC_DEFAULT, .duration_ns = 2000 * MS };
 	struct sim_result a = run(&r, NULL), b = run(&r, NULL);
 
-	CHECK("deterministic", !memcmp(a.bytes, b.bytes, sizeof(a.bytes)) &&
-	      a.p99_ms == b.p99_ms, "two runs differ");
+	CHECK(!memcmp(a.bytes, b.bytes, sizeof(a.bytes)) &&
+	      a.p99_ms == b.p99_ms, "deterministic: two runs differ");
 }
 
 int main(void)
@@ -327,6 +314,5 @@ int main(void)
 	t_writer();
 	t_exit();
 	t_deterministic();
-	printf("%d failed\n", failed);
-	return failed ? 1 : 0;
+	return check_summary("scheduler simulations");
 }

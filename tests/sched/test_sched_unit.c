@@ -11,6 +11,7 @@
 #include "../../blk/sched.h"
 #include "../../blk/sched_as.h"
 #include "../../blk/hdd.h"
+#include "tests/lib/check.h"
 
 #define MS 1000000ull
 #define US 1000ull
@@ -19,18 +20,7 @@
 #define P3 0x3000ull
 #define FAR (100ull << 30)	/* sectors: another region entirely */
 
-static int failed;
-static const char *cur;
 
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		printf("FAIL %s: %s: ", cur, #cond);			\
-		printf(__VA_ARGS__);					\
-		putchar('\n');						\
-		failed++;						\
-		return;							\
-	}								\
-} while (0)
 
 /* ---- a scheduler under test, driven by hand ---- */
 
@@ -142,9 +132,10 @@ static void t_registry(void)
 		"idle-per-queue", "anticipatory", "oracle" };
 	struct h h;
 
-	cur = "registry";
+	check_case = "registry";
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		CHECK(!h_init(&h, names[i], NULL), "%s", names[i]);
+		if (!CHECK(!h_init(&h, names[i], NULL), "%s", names[i]))
+			return;
 		CHECK(!strcmp(h.ops->name, names[i]), "%s", h.ops->name);
 		CHECK(h.ops->proc_exit && h.ops->stats_json, "%s", names[i]);
 		h_free(&h);
@@ -157,8 +148,9 @@ static void t_fifo(void)
 	struct h h;
 	struct af_sched_req *a, *b, *c;
 
-	cur = "fifo-order";
-	CHECK(!h_init(&h, "fifo", NULL), "create");
+	check_case = "fifo-order";
+	if (!CHECK(!h_init(&h, "fifo", NULL), "create"))
+		return;
 	a = h_add(&h, P1, 0, 500, AF_OP_READ);
 	b = h_add(&h, P2, 0, 100, AF_OP_WRITE);
 	c = h_add(&h, P3, 0, 300, AF_OP_READ);
@@ -172,8 +164,9 @@ static void t_deadline_sorted(void)
 	struct h h;
 	struct af_sched_req *a, *b, *c, *f;
 
-	cur = "deadline-sector-order";
-	CHECK(!h_init(&h, "deadline", NULL), "create");
+	check_case = "deadline-sector-order";
+	if (!CHECK(!h_init(&h, "deadline", NULL), "create"))
+		return;
 	a = h_add(&h, P1, 0, 3000, AF_OP_READ);
 	b = h_add(&h, P2, 0, 1000, AF_OP_READ);
 	c = h_add(&h, P3, 0, 2000, AF_OP_READ);
@@ -189,8 +182,9 @@ static void t_deadline_expired(void)
 	struct h h;
 	struct af_sched_req *old, *near, *r;
 
-	cur = "deadline-expired-first";
-	CHECK(!h_init(&h, "deadline", NULL), "create");
+	check_case = "deadline-expired-first";
+	if (!CHECK(!h_init(&h, "deadline", NULL), "create"))
+		return;
 	old = h_add(&h, P1, 0, 10, AF_OP_READ);
 	r = h_add(&h, P2, 0, 1000, AF_OP_READ);
 	CHECK(h_next(&h, NULL) == old && h_next(&h, NULL) == r,
@@ -215,13 +209,15 @@ static void t_deadline_writes(void)
 	struct af_sched_req *w;
 	int n = 0;
 
-	cur = "deadline-writes-not-starved";
-	CHECK(!h_init(&h, "deadline", NULL), "create");
+	check_case = "deadline-writes-not-starved";
+	if (!CHECK(!h_init(&h, "deadline", NULL), "create"))
+		return;
 	w = h_add(&h, P2, 0, 5, AF_OP_WRITE);
 	for (int i = 0; i < 60; i++)
 		h_add(&h, P1, 0, 1000 + 128 * i, AF_OP_READ);
 	while (h_next(&h, NULL) != w)
-		CHECK(++n <= 60, "write never dispatched");
+		if (!CHECK(++n <= 60, "write never dispatched"))
+			return;
 	/* two read batches of 16, then the writes' turn */
 	CHECK(n == 32, "write after %d reads, expected 32", n);
 	h_free(&h);
@@ -234,8 +230,9 @@ static void t_hdd_curve(void)
 	struct hdd_model m;
 	uint64_t cap = hdd_default_params.drive_sectors, prev = 0;
 
-	cur = "hdd-seek-curve";
-	CHECK(!hdd_init(&m, &hdd_default_params, cap), "init");
+	check_case = "hdd-seek-curve";
+	if (!CHECK(!hdd_init(&m, &hdd_default_params, cap), "init"))
+		return;
 	CHECK(hdd_seek_ns(&m, 0, 0) == 0, "zero distance must cost nothing");
 	CHECK(hdd_seek_ns(&m, m.track_sectors, 0) == 1 * MS,
 	      "single track %llu", (unsigned long long)hdd_seek_ns(&m, m.track_sectors, 0));
@@ -260,8 +257,9 @@ static void t_hdd_service(void)
 	struct hdd_model m;
 	uint64_t cap = hdd_default_params.drive_sectors, xfer, far, rot;
 
-	cur = "hdd-service";
-	CHECK(!hdd_init(&m, &hdd_default_params, cap), "init");
+	check_case = "hdd-service";
+	if (!CHECK(!hdd_init(&m, &hdd_default_params, cap), "init"))
+		return;
 	rot = 60ull * 1000000000ull / 7200;
 	hdd_service_ns(&m, 0, 128, 0);
 	xfer = hdd_service_ns(&m, 128, 128, 0);	/* sequential continuation */
@@ -283,8 +281,9 @@ static void t_hdd_delay(void)
 	struct hdd_model m, ref;
 	uint64_t a, b, c, now = 5000 * MS;
 
-	cur = "hdd-delay-one-head";
-	CHECK(!hdd_init(&m, &hdd_default_params, 1ull << 30), "init");
+	check_case = "hdd-delay-one-head";
+	if (!CHECK(!hdd_init(&m, &hdd_default_params, 1ull << 30), "init"))
+		return;
 	ref = m;
 	a = hdd_delay_ns(&m, now, 1 << 20, 128, 0);
 	b = hdd_delay_ns(&m, now, 1 << 29, 128, 0);	/* queued behind a */
@@ -301,7 +300,7 @@ static void t_hdd_bad_params(void)
 	struct hdd_model m;
 	struct hdd_params p = hdd_default_params;
 
-	cur = "hdd-bad-params";
+	check_case = "hdd-bad-params";
 	p.rpm = 0;
 	CHECK(hdd_init(&m, &p, 1000000) == -1, "rpm 0 accepted");
 	p = hdd_default_params;
@@ -323,15 +322,19 @@ static void t_think_time(void)
 	struct h h;
 	struct as_key_stats st;
 
-	cur = "think-time-mean";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 40, 2 * MS), "warm");
-	CHECK(!as_key_stats(h.s, P1, 0, &st), "no state");
+	check_case = "think-time-mean";
+	if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+		return;
+	if (!CHECK(!h_warm(&h, P1, 0, 40, 2 * MS), "warm"))
+		return;
+	if (!CHECK(!as_key_stats(h.s, P1, 0, &st), "no state"))
+		return;
 	CHECK(st.think_samples == 39, "samples %u", st.think_samples);
 	CHECK(llabs((long long)st.think_ns - 2 * (long long)MS) < 20 * (long long)US,
 	      "mean %llu ns, expected 2 ms", (unsigned long long)st.think_ns);
 	/* decays towards a new think time, capped at AS_TT_CAP */
-	CHECK(!h_warm(&h, P1, 0, 40, 100 * MS), "warm");
+	if (!CHECK(!h_warm(&h, P1, 0, 40, 100 * MS), "warm"))
+		return;
 	as_key_stats(h.s, P1, 0, &st);
 	CHECK(st.think_ns > 19 * MS && st.think_ns <= AS_TT_CAP,
 	      "capped mean %llu ns", (unsigned long long)st.think_ns);
@@ -343,16 +346,19 @@ static void t_seek_stats(void)
 	struct h h;
 	struct as_key_stats st;
 
-	cur = "seek-distance-and-history";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 40, 100 * US), "warm");
+	check_case = "seek-distance-and-history";
+	if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+		return;
+	if (!CHECK(!h_warm(&h, P1, 0, 40, 100 * US), "warm"))
+		return;
 	as_key_stats(h.s, P1, 0, &st);
 	CHECK(st.seek_mean == 0 && st.seek_hist == 0 && !st.seeky,
 	      "sequential: mean %llu hist %x", (unsigned long long)st.seek_mean,
 	      st.seek_hist);
 	for (int i = 0; i < 40; i++)
-		CHECK(!h_read(&h, P2, 0, (uint64_t)(i % 2) * FAR + i * 4096,
-			      5 * MS, 100 * US), "read");
+		if (!CHECK(!h_read(&h, P2, 0, (uint64_t)(i % 2) * FAR + i * 4096,
+			      5 * MS, 100 * US), "read"))
+			return;
 	as_key_stats(h.s, P2, 0, &st);
 	CHECK(st.seeky && st.seek_hist == 0xffffffffu && st.seek_mean > FAR / 2,
 	      "random: seeky %d hist %x mean %llu", st.seeky, st.seek_hist,
@@ -365,14 +371,17 @@ static void t_priors(void)
 	struct h h;
 	struct as_key_stats st;
 
-	cur = "priors-for-new-processes";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
+	check_case = "priors-for-new-processes";
+	if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+		return;
 	/* earlier processes were all seeky from their first request */
 	for (uint64_t p = 1; p <= 4; p++)
 		for (int i = 0; i < 6; i++)
-			CHECK(!h_read(&h, p << 12, 0, (i % 2) * FAR + p * 999, 5 * MS,
-				      3 * MS), "read");
-	CHECK(!h_read(&h, P3 << 8, 0, 7, 5 * MS, 0), "read");
+			if (!CHECK(!h_read(&h, p << 12, 0, (i % 2) * FAR + p * 999, 5 * MS,
+				      3 * MS), "read"))
+				return;
+	if (!CHECK(!h_read(&h, P3 << 8, 0, 7, 5 * MS, 0), "read"))
+		return;
 	as_key_stats(h.s, P3 << 8, 0, &st);
 	CHECK(st.seek_samples == 0 && st.seeky, "new process not seeky by prior");
 	CHECK(llabs((long long)st.think_ns - 3 * (long long)MS) < 100 * (long long)US,
@@ -389,9 +398,10 @@ static void t_wait_and_hit(void)
 	struct as_key_stats st;
 	uint64_t wake, t0;
 
-	cur = "antic-own-request-hit";
+	check_case = "antic-own-request-hit";
 	other = h_wait(&h, NULL, P2, &wake);
-	CHECK(other, "did not wait for P1");
+	if (!CHECK(other, "did not wait for P1"))
+		return;
 	CHECK(as_antic_enabled(h.s), "anticipation off on a 5 ms device");
 	t0 = h.now;
 	CHECK(wake == t0 + 6 * MS, "wake %llu, expected window end",
@@ -413,8 +423,9 @@ static void t_close_coop(void)
 	struct af_sched_req *close;
 	struct as_key_stats st;
 
-	cur = "antic-close-request-coop";
-	CHECK(h_wait(&h, NULL, P3, NULL), "did not wait");
+	check_case = "antic-close-request-coop";
+	if (!CHECK(h_wait(&h, NULL, P3, NULL), "did not wait"))
+		return;
 	close = h_add(&h, P2, 0, h.pos + 256, AF_OP_READ);
 	CHECK(h_next(&h, NULL) == close, "close request not taken");
 	as_key_stats(h.s, P1, 0, &st);
@@ -430,9 +441,10 @@ static void t_exit_hint(void)
 	struct as_key_stats st;
 	uint64_t wake;
 
-	cur = "antic-exit-hint";
+	check_case = "antic-exit-hint";
 	other = h_wait(&h, NULL, P2, &wake);
-	CHECK(other, "did not wait");
+	if (!CHECK(other, "did not wait"))
+		return;
 	h.now += 50 * US;
 	h.ops->proc_exit(h.s, P1, h.now);
 	CHECK(h_next(&h, &wake) == other, "still waiting after the exit hint");
@@ -449,9 +461,10 @@ static void t_window_miss(void)
 	struct as_key_stats st;
 	uint64_t wake;
 
-	cur = "antic-window-timeout";
+	check_case = "antic-window-timeout";
 	other = h_wait(&h, NULL, P2, &wake);
-	CHECK(other, "did not wait");
+	if (!CHECK(other, "did not wait"))
+		return;
 	h.now = wake - 1;
 	CHECK(!h_next(&h, &wake), "stopped before the window ended");
 	h.now = wake;
@@ -469,11 +482,12 @@ static void t_deadline_break(void)
 	struct af_sched_req *other;
 	uint64_t wake, t0;
 
-	cur = "antic-deadline-break";
+	check_case = "antic-deadline-break";
 	af_sched_conf_defaults(&conf);
 	conf.read_expire_ns = 2 * MS;	/* shorter than the 6 ms window */
 	other = h_wait(&h, &conf, P2, &wake);
-	CHECK(other, "did not wait");
+	if (!CHECK(other, "did not wait"))
+		return;
 	t0 = h.now;
 	CHECK(wake == t0 + 2 * MS, "wake at %llu ns, expected the deadline",
 	      (unsigned long long)(wake - t0));
@@ -493,12 +507,14 @@ static void t_no_wait_cases(void)
 		struct h h;
 		struct af_sched_req *other;
 
-		cur = c[i].name;
-		CHECK(!h_init(&h, "anticipatory", NULL), "create");
+		check_case = c[i].name;
+		if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+			return;
 		/* 20 reads: fewer than max_antic, which would end the turn anyway */
 		for (int k = 0; k < 20; k++)
-			CHECK(!h_read(&h, P1, 0, c[i].seeky ? (k % 2) * FAR + k : k * 128ull,
-				      5 * MS, k < 19 ? c[i].think : 0), "read");
+			if (!CHECK(!h_read(&h, P1, 0, c[i].seeky ? (k % 2) * FAR + k : k * 128ull,
+				      5 * MS, k < 19 ? c[i].think : 0), "read"))
+				return;
 		/* farther than P1's mean seek, so not a "close" request */
 		other = h_add(&h, P2, 0, 4 * FAR, AF_OP_READ);
 		CHECK(h_next(&h, NULL) == other, "waited anyway");
@@ -511,9 +527,11 @@ static void t_write_and_cold(void)
 	struct h h;
 	struct af_sched_req *w, *other;
 
-	cur = "antic-not-after-write";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm");
+	check_case = "antic-not-after-write";
+	if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+		return;
+	if (!CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm"))
+		return;
 	w = h_add(&h, P1, 0, h.pos, AF_OP_WRITE);
 	CHECK(h_next(&h, NULL) == w, "write");
 	h.now += 5 * MS;
@@ -522,9 +540,11 @@ static void t_write_and_cold(void)
 	CHECK(h_next(&h, NULL) == other, "waited after a write");
 	h_free(&h);
 
-	cur = "antic-off-until-service-measured";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 7, 100 * US), "warm");
+	check_case = "antic-off-until-service-measured";
+	if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+		return;
+	if (!CHECK(!h_warm(&h, P1, 0, 7, 100 * US), "warm"))
+		return;
 	CHECK(!as_antic_enabled(h.s), "on after 7 samples");
 	other = h_add(&h, P2, 0, FAR, AF_OP_READ);
 	CHECK(h_next(&h, NULL) == other, "waited with no service evidence");
@@ -536,11 +556,13 @@ static void t_fast_device(void)
 	struct h h;
 	struct af_sched_req *other;
 
-	cur = "antic-off-on-fast-device";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
+	check_case = "antic-off-on-fast-device";
+	if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+		return;
 	for (int k = 0; k < 20; k++)
-		CHECK(!h_read(&h, P1, 0, k * 128ull, 10 * US, k < 19 ? 100 * US : 0),
-		      "read");
+		if (!CHECK(!h_read(&h, P1, 0, k * 128ull, 10 * US, k < 19 ? 100 * US : 0),
+			   "read"))
+			return;
 	CHECK(!as_antic_enabled(h.s), "on with 10 us service");
 	other = h_add(&h, P2, 0, FAR, AF_OP_READ);
 	CHECK(h_next(&h, NULL) == other, "waited on a fast device");
@@ -558,13 +580,16 @@ static void t_cap(void)
 	struct af_sched_req *other, *r;
 	int run = 0;
 
-	cur = "antic-max-consecutive";
+	check_case = "antic-max-consecutive";
 	af_sched_conf_defaults(&conf);
 	conf.max_antic = 4;
-	CHECK(!h_init(&h, "anticipatory", &conf), "create");
-	CHECK(!h_warm(&h, P2, 0, 10, 100 * US), "warm");	/* turns it on */
+	if (!CHECK(!h_init(&h, "anticipatory", &conf), "create"))
+		return;
+	if (!CHECK(!h_warm(&h, P2, 0, 10, 100 * US), "warm"))
+		return;	/* turns it on */
 	h.pos = 0;
-	CHECK(!h_warm(&h, P1, 0, 1, 0), "first P1 read");
+	if (!CHECK(!h_warm(&h, P1, 0, 1, 0), "first P1 read"))
+		return;
 	other = h_add(&h, P2, 0, FAR, AF_OP_READ);
 	run = 1;
 	for (;;) {
@@ -572,10 +597,12 @@ static void t_cap(void)
 		h_add(&h, P1, 0, h.pos, AF_OP_READ);
 		h.pos += 128;
 		r = h_next(&h, NULL);
-		CHECK(r, "nothing dispatched");
+		if (!CHECK(r, "nothing dispatched"))
+			return;
 		if (r == other)
 			break;
-		CHECK(++run <= 4, "P1 got %d in a row", run);
+		if (!CHECK(++run <= 4, "P1 got %d in a row", run))
+			return;
 		h.now += 5 * MS;
 		h.ops->done(h.s, r, h.now);
 	}
@@ -589,9 +616,11 @@ static void t_unknown_proc(void)
 	struct as_key_stats st;
 	struct af_sched_req *own;
 
-	cur = "antic-unknown-proc-per-queue";
-	CHECK(!h_init(&h, "anticipatory", NULL), "create");
-	CHECK(!h_warm(&h, AF_PROC_UNKNOWN, 3, 10, 100 * US), "warm");
+	check_case = "antic-unknown-proc-per-queue";
+	if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+		return;
+	if (!CHECK(!h_warm(&h, AF_PROC_UNKNOWN, 3, 10, 100 * US), "warm"))
+		return;
 	CHECK(!as_key_stats(h.s, 3, 1, &st) && st.requests == 10, "no queue key");
 	h_add(&h, AF_PROC_UNKNOWN, 1, FAR, AF_OP_READ);
 	CHECK(!h_next(&h, NULL), "did not wait for queue 3");
@@ -599,9 +628,11 @@ static void t_unknown_proc(void)
 	CHECK(h_next(&h, NULL) == own, "queue 3's request not taken");
 	h_free(&h);
 
-	cur = "idle-per-queue-ignores-proc";
-	CHECK(!h_init(&h, "idle-per-queue", NULL), "create");
-	CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm");
+	check_case = "idle-per-queue-ignores-proc";
+	if (!CHECK(!h_init(&h, "idle-per-queue", NULL), "create"))
+		return;
+	if (!CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm"))
+		return;
 	CHECK(as_key_stats(h.s, P1, 0, &st) == -1, "keyed by process");
 	own = h_add(&h, P2, 0, FAR, AF_OP_READ);	/* same queue */
 	CHECK(h_next(&h, NULL) == own, "waited although its queue had work");
@@ -644,10 +675,11 @@ static void t_many_keys(void)
 	int got = 0;
 	uint64_t now = MS, wake;
 
-	cur = "bad-input-many-processes";
+	check_case = "bad-input-many-processes";
 	af_sched_conf_defaults(&conf);
 	s = ops->create(&conf);
-	CHECK(rq && s, "alloc");
+	if (!CHECK(rq && s, "alloc"))
+		return;
 	for (int i = 0; i < N; i++) {
 		/* hostile values: any key, any sector, empty requests */
 		rq[i].proc = 0x9e3779b97f4a7c15ull * (i + 1);
@@ -694,9 +726,11 @@ static void t_stats_json(void)
 		FILE *f;
 		int ok;
 
-		cur = "stats-json";
-		CHECK(!h_init(&h, names[i], NULL), "create");
-		CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm");
+		check_case = "stats-json";
+		if (!CHECK(!h_init(&h, names[i], NULL), "create"))
+			return;
+		if (!CHECK(!h_warm(&h, P1, 0, 10, 100 * US), "warm"))
+			return;
 		f = open_memstream(&buf, &len);
 		h.ops->stats_json(h.s, f);
 		fclose(f);
@@ -724,6 +758,6 @@ int main(void)
 
 	for (size_t i = 0; i < n; i++)
 		tests[i]();
-	printf("%zu cases, %d failed\n", n, failed);
-	return failed ? 1 : 0;
+	printf("%zu cases\n", n);
+	return check_summary("scheduler units");
 }

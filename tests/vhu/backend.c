@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
+#include "lib/sock.h"
 
 #define MAX_BACKENDS 16
 
@@ -140,15 +142,17 @@ static int build_argv(struct vhu_backend *b, const char *disk, unsigned nq, int 
 	return argv[0] ? 0 : -ENOENT;
 }
 
-static void child(const char **argv, const char *log)
+static void child(const char **argv, const struct vhu_backend *b, const char *env)
 {
-	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	int fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
+	if (env)
+		putenv((char *)env);
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
 }
@@ -166,6 +170,13 @@ int vhu_backend_start(struct vhu_backend *b, enum vhu_backend_kind kind,
 		      const char *sockname, const char *disk, unsigned nq,
 		      int writable, const char *const *extra)
 {
+	return vhu_backend_start_env(b, NULL, kind, sockname, disk, nq, writable, extra);
+}
+
+int vhu_backend_start_env(struct vhu_backend *b, const char *env, enum vhu_backend_kind kind,
+			  const char *sockname, const char *disk, unsigned nq,
+			  int writable, const char *const *extra)
+{
 	const char *argv[32];
 	char s1[512], s2[512];
 	struct stat st;
@@ -181,7 +192,7 @@ int vhu_backend_start(struct vhu_backend *b, enum vhu_backend_kind kind,
 	if (b->pid < 0)
 		return -errno;
 	if (b->pid == 0)
-		child(argv, b->log);
+		child(argv, b, env);
 	remember(b);
 	/* ready when the socket exists (both back-ends listen before serving) */
 	for (int i = 0; i < 500; i++) {
@@ -235,4 +246,32 @@ void vhu_backend_dump_log(struct vhu_backend *b)
 		printf("    | %s", line);
 	if (f)
 		fclose(f);
+}
+
+int vhu_backend_log_has(struct vhu_backend *b, const char *text)
+{
+	char line[1024];
+	FILE *f = fopen(b->log, "r");
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+int vhu_read_stats(const char *path, char *buf, size_t len)
+{
+	int fd = sock_connect(path, SOCK_STREAM, 2000);
+	size_t off = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	while (off < len - 1 && (n = read(fd, buf + off, len - 1 - off)) > 0)
+		off += n;
+	buf[off] = 0;
+	close(fd);
+	return 0;
 }

@@ -34,9 +34,18 @@ int vhu_make_disk(const char *name, uint64_t size, char *path, size_t len);
 int vhu_backend_start(struct vhu_backend *b, enum vhu_backend_kind kind,
 		      const char *sockname, const char *disk, unsigned nq,
 		      int writable, const char *const *extra);
+/* The same with env ("NAME=VALUE" or NULL) in the back-end's environment. */
+int vhu_backend_start_env(struct vhu_backend *b, const char *env, enum vhu_backend_kind kind,
+			  const char *sockname, const char *disk, unsigned nq,
+			  int writable, const char *const *extra);
 int vhu_backend_alive(struct vhu_backend *b);
 void vhu_backend_kill(struct vhu_backend *b, int sig);
 void vhu_backend_stop(struct vhu_backend *b);
 void vhu_backend_dump_log(struct vhu_backend *b);
+/* 1 if the back-end's log holds the text. */
+int vhu_backend_log_has(struct vhu_backend *b, const char *text);
+/* The whole answer of a stats socket (antfarm-blk --stats-socket) into
+ * buf, NUL-terminated; 0, or -errno. */
+int vhu_read_stats(const char *path, char *buf, size_t len);
 
 #endif

@@ -1,6 +1,7 @@
 # vhu: vhost-user-blk front-end library, the vhu-client tool and the tests
 # that drive qemu-storage-daemon and antfarm-blk with it.
-VHU_LIB_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu.o vhu_ring.o vhu_msg.o vhu_check.o backend.o testlib.o)
+VHU_LIB_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu.o vhu_ring.o vhu_msg.o vhu_check.o backend.o testlib.o) \
+		$(CHECK_OBJS) $(LIB_OBJS)
 VHU_CLIENT   := $(BUILD)/tests/vhu-client
 VHU_CLIENT_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu_client.o vhu_bench.o vhu_raw.o)
 VHU_TESTS    := $(addprefix $(BUILD)/tests/vhu/,test-qsd test-blk test-hostile test-restart)

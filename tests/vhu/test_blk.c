@@ -36,5 +36,5 @@ int main(void)
 	test_capabilities();
 	test_proto_data(VHU_BLK);
 	test_read_only(VHU_BLK);
-	return test_exit("vhu vs antfarm-blk");
+	return check_summary("vhu vs antfarm-blk");
 }

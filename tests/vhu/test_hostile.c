@@ -399,7 +399,7 @@ static const struct chain_case {
 static int wait_head(struct vhu_dev *d, struct vhu_vq *vq, uint16_t head, int ms)
 {
 	struct pollfd p[2] = { { vq->call_fd, POLLIN, 0 }, { vq->err_fd, POLLIN, 0 } };
-	uint64_t end = vhu_now_ns() + ms * 1000000ull;
+	uint64_t end = af_now_ns() + ms * 1000000ull;
 
 	for (;;) {
 		uint16_t idx = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
@@ -411,7 +411,7 @@ static int wait_head(struct vhu_dev *d, struct vhu_vq *vq, uint16_t head, int ms
 			if (e.id == head)
 				return 1;
 		}
-		int left = (int)((int64_t)(end - vhu_now_ns()) / 1000000);
+		int left = (int)((int64_t)(end - af_now_ns()) / 1000000);
 
 		if (left <= 0 || poll(p, 2, left) <= 0)
 			return 0;
@@ -569,6 +569,6 @@ int main(void)
 	run_msg_cases();
 	run_fuzz_cases();
 	vhu_backend_stop(&hostile_be);
-	return test_exit(kind == VHU_QSD ? "hostile inputs vs qemu-storage-daemon"
+	return check_summary(kind == VHU_QSD ? "hostile inputs vs qemu-storage-daemon"
 					 : "hostile inputs vs antfarm-blk");
 }

@@ -41,5 +41,5 @@ int main(void)
 	test_proto_data(VHU_QSD);
 	test_read_only(VHU_QSD);
 	test_client_tool();
-	return test_exit("vhu vs qemu-storage-daemon");
+	return check_summary("vhu vs qemu-storage-daemon");
 }

@@ -96,19 +96,9 @@ static int reconnect(struct vhu_dev *d)
 	vhu_close_sock(d);
 	rc = vhu_backend_start(&be, VHU_BLK, "restart", disk, NQ, 1, blk_args);
 	if (rc == 0)
-		rc = vhu_dev_open(d, be.sock, 2000);
-	if (rc == 0)
-		rc = vhu_negotiate(d);
+		rc = vhu_reconnect(d, be.sock, 2000);
 	if (rc == 0 && !has_feature(d->acked_proto, VHU_PF_INFLIGHT))
 		rc = -EPROTONOSUPPORT;
-	if (rc == 0)
-		rc = vhu_inflight_set(d);
-	if (rc == 0)
-		rc = vhu_set_features(d);
-	if (rc == 0)
-		rc = vhu_set_mem_table(d);
-	if (rc == 0)
-		rc = vhu_start_queues(d, 1);
 	return rc;
 }
 
@@ -165,13 +155,13 @@ static void check_content(struct vhu_dev *d, unsigned round)
 static void run_round(struct vhu_dev *d, unsigned round)
 {
 	static const unsigned kill_after[ROUNDS] = { 0, 8, 64, 160, 32 };
-	uint64_t give_up = vhu_now_ns() + 200000000ull;
+	uint64_t give_up = af_now_ns() + 200000000ull;
 	unsigned before, marked;
 	int rc;
 
 	submit_round(d, round);
 	/* kill once the back-end is busy: some done, most still in flight */
-	while (used_total(d) < kill_after[round] && vhu_now_ns() < give_up)
+	while (used_total(d) < kill_after[round] && af_now_ns() < give_up)
 		;
 	vhu_backend_kill(&be, SIGKILL);
 	before = used_total(d);
@@ -187,9 +177,9 @@ static void run_round(struct vhu_dev *d, unsigned round)
 		vhu_backend_dump_log(&be);
 		return;
 	}
-	uint64_t end = vhu_now_ns() + 15000000000ull;
+	uint64_t end = af_now_ns() + 15000000000ull;
 
-	while (vhu_now_ns() < end) {
+	while (af_now_ns() < end) {
 		unsigned busy = 0;
 
 		for (unsigned q = 0; q < NQ; q++)
@@ -252,10 +242,10 @@ int main(void)
 	if (rc == 0 && d.inflight && d.vq[0].nslots >= QD) {
 		for (unsigned i = 0; i < NOPS; i++)
 			ops[i] = (struct op){ .q = i % NQ, .sector = (uint64_t)i * (IOSZ / VHU_SECTOR) };
-		for (unsigned round = 0; round < ROUNDS && !test_fails; round++)
+		for (unsigned round = 0; round < ROUNDS && !check_failures; round++)
 			run_round(&d, round);
 	}
 	vhu_dev_free(&d);
 	vhu_backend_stop(&be);
-	return test_exit("restart with inflight I/O");
+	return check_summary("restart with inflight I/O");
 }

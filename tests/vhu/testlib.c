@@ -14,7 +14,6 @@
 
 #include "testlib.h"
 
-int test_fails;
 
 void test_skip(const char *fmt, ...)
 {
@@ -137,7 +136,7 @@ void test_proto_data(enum vhu_backend_kind kind)
 		check_negotiated(&d, 2);
 		printf("back-end offers INFLIGHT_SHMFD: %s\n",
 		       has_feature(d.proto, VHU_PF_INFLIGHT) ? "yes" : "no");
-		test_fails += vhu_check_all(&d, 1);
+		check_failures += vhu_check_all(&d, 1);
 		check_file(disk);
 		test_out_of_range(&d);
 		CHECK(vhu_stop_queues(&d) == 0, "GET_VRING_BASE failed");
@@ -223,14 +222,4 @@ void test_still_serves(struct vhu_backend *b, const char *after)
 			return;
 	}
 	CHECK(rc == 0, "new connection after %s: %s", after, strerror(-rc));
-}
-
-int test_exit(const char *what)
-{
-	if (test_fails) {
-		printf("%s: %d failure(s)\n", what, test_fails);
-		return 1;
-	}
-	printf("%s: all cases passed\n", what);
-	return 0;
 }

@@ -6,18 +6,8 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "tests/lib/check.h"
 #include "vhu.h"
-
-extern int test_fails;
-
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		printf("FAIL %s:%d: ", __func__, __LINE__);		\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-		test_fails++;						\
-	}								\
-} while (0)
 
 #define TEST_DISK_SIZE (64ull << 20)
 
@@ -35,6 +25,5 @@ void test_read_only(enum vhu_backend_kind kind);
 void test_out_of_range(struct vhu_dev *d);
 /* Back-end still running and a fresh connection does correct I/O. */
 void test_still_serves(struct vhu_backend *b, const char *after);
-int test_exit(const char *what);
 
 #endif

@@ -377,21 +377,23 @@ int vhu_start_queues(struct vhu_dev *d, int restart)
 }
 
 /*
- * The whole bring-up on a fresh device, in QEMU 7.2's order: connect
- * (features, protocol features, queue count, owner, config), then start
- * (inflight buffer, SET_FEATURES, memory table, vrings, enable).
+ * The bring-up in QEMU 7.2's order: connect (features, protocol features,
+ * queue count, owner, config), then start (inflight buffer, SET_FEATURES,
+ * memory table, vrings, enable).  A restart keeps memory, rings and the
+ * inflight buffer the device already has.
  */
-int vhu_setup(struct vhu_dev *d, const char *path, int timeout_ms)
+static int bring_up(struct vhu_dev *d, const char *path, int timeout_ms, int restart)
 {
 	int r = vhu_dev_open(d, path, timeout_ms);
 
 	if (r == 0)
 		r = vhu_negotiate(d);
-	if (r == 0 && has_feature(d->acked_proto, VHU_PF_CONFIG))
+	if (r == 0 && !restart && has_feature(d->acked_proto, VHU_PF_CONFIG))
 		r = vhu_get_config(d);
 	if (r == 0 && has_feature(d->acked_proto, VHU_PF_INFLIGHT)) {
-		r = vhu_inflight_get(d);
-		if (r == 0)
+		if (!restart)
+			r = vhu_inflight_get(d);
+		if (r == 0 && d->inflight_fd >= 0)
 			r = vhu_inflight_set(d);
 	}
 	if (r == 0)
@@ -399,8 +401,19 @@ int vhu_setup(struct vhu_dev *d, const char *path, int timeout_ms)
 	if (r == 0)
 		r = vhu_set_mem_table(d);
 	if (r == 0)
-		r = vhu_start_queues(d, 0);
+		r = vhu_start_queues(d, restart);
 	return r;
+}
+
+int vhu_setup(struct vhu_dev *d, const char *path, int timeout_ms)
+{
+	return bring_up(d, path, timeout_ms, 0);
+}
+
+int vhu_reconnect(struct vhu_dev *d, const char *path, int timeout_ms)
+{
+	vhu_close_sock(d);
+	return bring_up(d, path, timeout_ms, 1);
 }
 
 /* GET_VRING_BASE stops each ring (what QEMU sends on VM stop). */
@@ -438,6 +451,7 @@ void vhu_dev_free(struct vhu_dev *d)
 			close(vq->kick_fd);
 			close(vq->err_fd);
 		}
+		vq->call_fd = vq->kick_fd = vq->err_fd = -1;
 		free(vq->by_head);
 		free(vq->slots);
 		vq->by_head = NULL;

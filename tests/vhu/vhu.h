@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include "lib/clock.h"
 
 /* vhost-user requests (front-end -> back-end) */
 enum vhu_request {
@@ -28,7 +29,7 @@ enum vhu_request {
 	VHU_SET_VRING_KICK = 12, VHU_SET_VRING_CALL = 13,
 	VHU_SET_VRING_ERR = 14, VHU_GET_PROTOCOL_FEATURES = 15,
 	VHU_SET_PROTOCOL_FEATURES = 16, VHU_GET_QUEUE_NUM = 17,
-	VHU_SET_VRING_ENABLE = 18, VHU_GET_CONFIG = 24, VHU_SET_CONFIG = 25,
+	VHU_SET_VRING_ENABLE = 18, VHU_SEND_RARP = 19, VHU_GET_CONFIG = 24, VHU_SET_CONFIG = 25,
 	VHU_GET_INFLIGHT_FD = 31, VHU_SET_INFLIGHT_FD = 32,
 	VHU_RESET_DEVICE = 34, VHU_GET_MAX_MEM_SLOTS = 36,
 };
@@ -204,6 +205,8 @@ struct vhu_req {
 	uint32_t buf_cap;
 	struct vring_d *ind;		/* indirect table (4 entries) */
 	uint64_t hdr_gpa, status_gpa, dwz_gpa, buf_gpa, ind_gpa;
+	uint32_t dwz_flags;		/* DISCARD/WRITE_ZEROES segment flags for the next
+					 * submit (then 0 again) */
 	/* what was asked and what came back */
 	uint32_t type;
 	uint64_t sector;
@@ -267,6 +270,7 @@ struct vhu_dev {
 	struct vhu_vq vq[VHU_MAX_QUEUES];
 	int epfd;			/* call fds of all queues */
 	int verbose;
+	uint32_t ioprio;		/* written into every request header */
 };
 
 static inline int vhu_vq_indirect(const struct vhu_vq *vq)
@@ -300,9 +304,13 @@ int vhu_set_mem_table(struct vhu_dev *d);
  * and sends vring base = used->idx, as QEMU does after a back-end crash. */
 int vhu_start_queues(struct vhu_dev *d, int restart);
 int vhu_setup(struct vhu_dev *d, const char *path, int timeout_ms);
+/* A new back-end process on path, this device's memory, rings and inflight
+ * buffer: what QEMU does when its back-end died (SET_INFLIGHT_FD with the
+ * buffer it kept, vring base = used idx, kicks signalled). */
+int vhu_reconnect(struct vhu_dev *d, const char *path, int timeout_ms);
 int vhu_stop_queues(struct vhu_dev *d);
 void vhu_close_sock(struct vhu_dev *d);
-void vhu_dev_free(struct vhu_dev *d);
+void vhu_dev_free(struct vhu_dev *d);		/* may be called again */
 void *vhu_alloc(struct vhu_dev *d, uint64_t size, uint64_t align, uint64_t *gpa);
 uint64_t vhu_gpa(struct vhu_dev *d, const void *p);
 
@@ -319,7 +327,11 @@ int vhu_poll(struct vhu_dev *d, int timeout_ms, vhu_done_fn cb, void *arg);
  * -errno (-ETIMEDOUT when nothing came back). */
 int vhu_rw_sync(struct vhu_dev *d, unsigned q, uint32_t type, uint64_t sector,
 		void *data, uint32_t len, int timeout_ms);
-uint64_t vhu_now_ns(void);
+/* One DISCARD or WRITE_ZEROES of nsect sectors with segment flags. */
+int vhu_dwz_sync(struct vhu_dev *d, unsigned q, uint32_t type, uint64_t sector,
+		 uint32_t nsect, uint32_t flags, int timeout_ms);
+/* Waits for a submitted (and kicked) request: its status byte or -errno. */
+int vhu_req_wait(struct vhu_dev *d, struct vhu_req *r, int timeout_ms);
 
 /* Batches: ops spread over queues, as many in flight as slots allow. */
 struct vhu_op {

@@ -89,7 +89,7 @@ static int issue(struct bench *b, struct vhu_req *r)
 static void on_done(struct vhu_req *r, void *arg)
 {
 	struct bench *b = arg;
-	uint64_t now = vhu_now_ns();
+	uint64_t now = af_now_ns();
 
 	if (*r->status != VIRTIO_BLK_S_OK)
 		b->errors++;
@@ -207,7 +207,7 @@ int cmd_bench(struct vhu_dev *d, struct client_opts *c)
 		goto cleanup;
 	if (c->pid)
 		cpu0 = proc_cpu_seconds(c->pid);
-	t0 = vhu_now_ns();
+	t0 = af_now_ns();
 	b.end_ns = t0 + c->seconds * 1000000000ull;
 	for (unsigned q = 0; q < d->nq; q++)
 		for (unsigned i = 0; i < c->qd; i++)
@@ -222,7 +222,7 @@ int cmd_bench(struct vhu_dev *d, struct client_opts *c)
 			goto cleanup;
 		}
 	}
-	t1 = vhu_now_ns();
+	t1 = af_now_ns();
 	if (c->pid)
 		cpu1 = proc_cpu_seconds(c->pid);
 	/* let the rest finish so the back-end is idle when we disconnect */

@@ -58,7 +58,7 @@ static void batch_done(struct vhu_req *r, void *arg)
 int vhu_batch(struct vhu_dev *d, struct vhu_op *ops, unsigned n, int timeout_ms)
 {
 	struct batch b = { ops, n };
-	uint64_t end = vhu_now_ns() + timeout_ms * 1000000ull;
+	uint64_t end = af_now_ns() + timeout_ms * 1000000ull;
 	unsigned next = 0;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -81,7 +81,7 @@ int vhu_batch(struct vhu_dev *d, struct vhu_op *ops, unsigned n, int timeout_ms)
 		for (unsigned q = 0; q < d->nq; q++)
 			if (vhu_kick(&d->vq[q]) < 0)
 				return -EIO;
-		int64_t left = (int64_t)(end - vhu_now_ns()) / 1000000;
+		int64_t left = (int64_t)(end - af_now_ns()) / 1000000;
 
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -287,7 +287,7 @@ static int sg_request(struct vhu_dev *d, uint32_t type, uint64_t sector)
 	vq->inflight++;
 	vhu_publish(vq, SG_HEAD);
 	vhu_kick(vq);
-	for (uint64_t end = vhu_now_ns() + 5000000000ull; r->busy && vhu_now_ns() < end;)
+	for (uint64_t end = af_now_ns() + 5000000000ull; r->busy && af_now_ns() < end;)
 		vhu_poll(d, 100, NULL, NULL);
 	return r->busy ? -ETIMEDOUT : *r->status;
 }

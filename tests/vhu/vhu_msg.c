@@ -7,10 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lib/sock.h"
 #include "vhu.h"
 
 static const char *const req_names[] = {
@@ -32,6 +31,7 @@ static const char *const req_names[] = {
 	[VHU_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
 	[VHU_GET_QUEUE_NUM] = "GET_QUEUE_NUM",
 	[VHU_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
+	[VHU_SEND_RARP] = "SEND_RARP",
 	[VHU_GET_CONFIG] = "GET_CONFIG",
 	[VHU_SET_CONFIG] = "SET_CONFIG",
 	[VHU_GET_INFLIGHT_FD] = "GET_INFLIGHT_FD",
@@ -62,27 +62,13 @@ static int has_reply(uint32_t req)
 
 int vhu_connect(const char *path, int timeout_ms)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int waited = 0;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
 	/* The back-end may still be starting: retry until the socket listens. */
-	for (;;) {
-		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	for (int waited = 0;; waited += 10) {
+		int s = sock_connect(path, SOCK_STREAM, 0);
 
-		if (s < 0)
-			return -errno;
-		if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		if (s >= 0 || (s != -ENOENT && s != -ECONNREFUSED) || waited >= timeout_ms)
 			return s;
-		int err = errno;
-
-		close(s);
-		if ((err != ENOENT && err != ECONNREFUSED) || waited >= timeout_ms)
-			return -err;
 		usleep(10000);
-		waited += 10;
 	}
 }
 
@@ -281,12 +267,4 @@ int vhu_set_state(struct vhu_dev *d, uint32_t req, uint32_t index, uint32_t num)
 	m.u.state.index = index;
 	m.u.state.num = num;
 	return vhu_call(d, &m, NULL, 0);
-}
-
-uint64_t vhu_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }

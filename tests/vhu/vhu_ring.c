@@ -76,8 +76,10 @@ int vhu_req_submit(struct vhu_req *r, uint32_t type, uint64_t sector, uint32_t l
 	r->sector = sector;
 	r->len = len;
 	r->used_len = 0;
-	*r->hdr = (struct blk_hdr){ .type = type, .sector = sector };
-	*r->dwz = (struct blk_dwz){ .sector = sector, .num_sectors = len / VHU_SECTOR };
+	*r->hdr = (struct blk_hdr){ .type = type, .ioprio = vq->dev->ioprio, .sector = sector };
+	*r->dwz = (struct blk_dwz){ .sector = sector, .num_sectors = len / VHU_SECTOR,
+				    .flags = r->dwz_flags };
+	r->dwz_flags = 0;
 	*r->status = 0xff;
 	n = build_chain(r, chain);
 	if (vhu_vq_indirect(vq)) {
@@ -92,7 +94,7 @@ int vhu_req_submit(struct vhu_req *r, uint32_t type, uint64_t sector, uint32_t l
 	r->busy = 1;
 	vq->by_head[r->head] = r;
 	vq->inflight++;
-	r->t_submit_ns = vhu_now_ns();
+	r->t_submit_ns = af_now_ns();
 	vhu_publish(vq, r->head);
 	return 0;
 }
@@ -188,12 +190,28 @@ int vhu_poll(struct vhu_dev *d, int timeout_ms, vhu_done_fn cb, void *arg)
 	}
 }
 
+int vhu_req_wait(struct vhu_dev *d, struct vhu_req *r, int timeout_ms)
+{
+	uint64_t end = af_now_ns() + timeout_ms * 1000000ull;
+
+	while (r->busy) {
+		int64_t left = (int64_t)(end - af_now_ns()) / 1000000;
+		int rc;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		rc = vhu_poll(d, left, NULL, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return *r->status;
+}
+
 int vhu_rw_sync(struct vhu_dev *d, unsigned q, uint32_t type, uint64_t sector,
 		void *data, uint32_t len, int timeout_ms)
 {
 	struct vhu_vq *vq = &d->vq[q];
 	struct vhu_req *r = vhu_req_get(vq);
-	uint64_t end = vhu_now_ns() + timeout_ms * 1000000ull;
 	int rc;
 
 	if (!r)
@@ -203,17 +221,26 @@ int vhu_rw_sync(struct vhu_dev *d, unsigned q, uint32_t type, uint64_t sector,
 	rc = vhu_req_submit(r, type, sector, len);
 	if (rc == 0)
 		rc = vhu_kick(vq);
-	while (rc == 0 && r->busy) {
-		int64_t left = (int64_t)(end - vhu_now_ns()) / 1000000;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		rc = vhu_poll(d, left, NULL, NULL);
-		rc = rc < 0 ? rc : 0;
-	}
+	if (rc == 0)
+		rc = vhu_req_wait(d, r, timeout_ms);
 	if (rc < 0)
 		return rc;
 	if ((type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID) && data)
 		memcpy(data, r->buf, len);
-	return *r->status;
+	return rc;
+}
+
+int vhu_dwz_sync(struct vhu_dev *d, unsigned q, uint32_t type, uint64_t sector,
+		 uint32_t nsect, uint32_t flags, int timeout_ms)
+{
+	struct vhu_req *r = vhu_req_get(&d->vq[q]);
+	int rc;
+
+	if (!r)
+		return -EBUSY;
+	r->dwz_flags = flags;
+	rc = vhu_req_submit(r, type, sector, nsect * VHU_SECTOR);
+	if (rc == 0)
+		rc = vhu_kick(&d->vq[q]);
+	return rc < 0 ? rc : vhu_req_wait(d, r, timeout_ms);
 }

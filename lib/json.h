@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Just enough JSON for the agent's line protocol, shared by the agent and
- * the CLI.  Reading: one flat object per line whose values are strings,
- * numbers, booleans, null or arrays of those; anything else (trailing
- * garbage, nested objects, control characters, duplicate keys) is an
- * error with a message.  Writing: an append-only string buffer.
+ * Just enough JSON for Antfarm's line protocols (the agent's socket, the
+ * CLI, antfarm-blk's stats).  Reading: one flat object per line whose
+ * values are strings, numbers, booleans, null or arrays of those; anything
+ * else (trailing garbage, nested objects, control characters, invalid
+ * UTF-8, duplicate keys) is an error with a message.  Writing: an
+ * append-only string buffer whose strings are always escaped and always
+ * valid UTF-8, whatever bytes they are given.
  */
-#ifndef AF_JSON_H
-#define AF_JSON_H
+#ifndef AF_LIB_JSON_H
+#define AF_LIB_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define JSON_MAX_KEYS  32
 #define JSON_MAX_ITEMS 64
@@ -63,7 +66,20 @@ void sb_puts(struct sbuf *b, const char *s);
 void sb_putc(struct sbuf *b, char c);
 void sb_u64(struct sbuf *b, uint64_t v);
 void sb_hex(struct sbuf *b, uint64_t v);		/* "0x..." with quotes */
-void sb_str(struct sbuf *b, const char *s);		/* quoted, escaped */
+/* A JSON string: quoted, escaped; a byte that is not part of valid UTF-8
+ * becomes U+FFFD, so the output is valid UTF-8 for any input. */
+void sb_str(struct sbuf *b, const char *s);
+void sb_strn(struct sbuf *b, const char *s, size_t n);
 void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* sb_str's output on a stdio stream (antfarm-blk's stats, metrics labels). */
+void json_fputs(FILE *f, const char *s);
+
+/* Length of the valid UTF-8 sequence starting at s (1 to 4 bytes, at most
+ * n), or 0 when s does not start one (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+size_t utf8_seq(const char *s, size_t n);
+/* The longest prefix of s[0..n), at most max bytes, that does not end in
+ * the middle of a character: where to cut a string for a message. */
+size_t utf8_cut(const char *s, size_t n, size_t max);
 
 #endif

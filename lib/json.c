@@ -128,6 +128,8 @@ static int parse_string(struct parser *p, char **out)
 	p->s = start;
 	while (*p->s != '"') {
 		unsigned char c = *p->s;
+		size_t len;
+
 		if (c < 0x20) {
 			free(o);
 			return fail(p, "control character in string");
@@ -140,8 +142,14 @@ static int parse_string(struct parser *p, char **out)
 			}
 			continue;
 		}
-		o[n++] = c;
-		p->s++;
+		len = c < 0x80 ? 1 : utf8_seq(p->s, p->end - p->s);
+		if (!len) {
+			free(o);
+			return fail(p, "invalid UTF-8 in string");
+		}
+		memcpy(o + n, p->s, len);
+		n += len;
+		p->s += len;
 	}
 	p->s++;
 	o[n] = 0;
@@ -464,21 +472,94 @@ void sb_hex(struct sbuf *b, uint64_t v)
 	b->p[b->len++] = '"';
 }
 
-void sb_str(struct sbuf *b, const char *s)
+void sb_strn(struct sbuf *b, const char *s, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
+	const char *end = s + n;
+
 	sb_putc(b, '"');
-	for (; *s; s++) {
+	while (s < end) {
 		unsigned char c = *s;
+		size_t len = c < 0x80 ? 1 : utf8_seq(s, end - s);
+
 		if (c == '"' || c == '\\') {
 			sb_putc(b, '\\');
 			sb_putc(b, c);
 		} else if (c < 0x20) {
-			sb_printf(b, "\\u%04x", c);
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+			sb_putn(b, u, sizeof(u));
+		} else if (!len) {
+			sb_puts(b, "\\ufffd");	/* not UTF-8: the replacement character */
+			len = 1;
 		} else {
-			sb_putc(b, c);
+			sb_putn(b, s, len);
 		}
+		s += len ? len : 1;
 	}
 	sb_putc(b, '"');
+}
+
+void sb_str(struct sbuf *b, const char *s)
+{
+	sb_strn(b, s, strlen(s));
+}
+
+void json_fputs(FILE *f, const char *s)
+{
+	struct sbuf b = { 0 };
+
+	sb_str(&b, s);
+	if (!b.failed)
+		fwrite(b.p, 1, b.len, f);
+	sb_free(&b);
+}
+
+/* ---- UTF-8 ---- */
+
+size_t utf8_seq(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (!n)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;		/* continuation byte, overlong lead, beyond U+10FFFF */
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (s[0] == 0xe0)
+		lo = 0xa0;		/* overlong */
+	else if (s[0] == 0xed)
+		hi = 0x9f;		/* surrogates */
+	else if (s[0] == 0xf0)
+		lo = 0x90;		/* overlong */
+	else if (s[0] == 0xf4)
+		hi = 0x8f;		/* beyond U+10FFFF */
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+	size_t at = 0;
+
+	while (at < n) {
+		size_t len = utf8_seq(s + at, n - at);
+
+		if (!len)
+			len = 1;	/* an invalid byte is a character of its own */
+		if (at + len > max)
+			break;
+		at += len;
+	}
+	return at;
 }
 
 void sb_printf(struct sbuf *b, const char *fmt, ...)
