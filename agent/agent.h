@@ -68,6 +68,8 @@ struct af_agent {
 	int polled;			/* records in the current poll */
 	struct af_hint_conn *hints;
 	struct af_recorder *rec;	/* --record */
+	struct af_watch roots_w;	/* roots.c: polling unshadowed roots */
+	int roots_armed;
 	/* counters for stats and metrics */
 	uint64_t events[AF_EV_MAX];	/* by enum af_ev_type (0: unknown) */
 	uint64_t clients_total, bad_requests, sub_dropped, client_timeouts;
@@ -90,6 +92,12 @@ void server_reap(struct af_agent *a);
 
 /* commands.c: replies to ps, vms, stats, metrics */
 void cmd_reply(struct af_agent *a, const struct af_request *req, struct sbuf *out);
+
+/* roots.c: re-reading root pages that KVM does not shadow */
+int roots_open(struct af_agent *a);
+void roots_event(struct af_agent *a, const struct af_event *ev);
+void roots_poll(struct af_agent *a);
+void roots_close(struct af_agent *a);
 
 /* hints.c: process hints to antfarm-blk backends */
 int hints_open(struct af_agent *a);

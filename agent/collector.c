@@ -6,6 +6,7 @@
  * only configures it and reads its maps.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "lib/log.h"
 #include "collector_host.h"
 #include "antfarm.skel.h"
+#include "digest.h"
 
 #define AF_DEFAULT_IDLE_NS	(300ull * 1000000000ull)
 #define AF_DEFAULT_RB_BYTES	(8u << 20)
@@ -206,6 +208,7 @@ static void configure(struct af_collector *c)
 	s->rodata->cfg_hf_guest_mask = c->host.hf_guest_mask;
 	s->rodata->cfg_svm_vmcb_off = c->host.svm_vmcb_off;
 	bpf_map__set_max_entries(s->maps.rb, rb);
+	bpf_map__set_max_entries(s->maps.obs, rb);	/* --record: as large as the event ring */
 }
 
 static int attach_all(struct af_collector *c, char *err, size_t errlen)
@@ -267,6 +270,77 @@ int af_collector_record(struct af_collector *c, af_obs_cb cb, void *ctx)
 	c->obs_ctx = ctx;
 	c->skel->bss->cfg_record = 1;
 	return 0;
+}
+
+/* Feed one observation as if a program had made it: recorded, then run. */
+static void observe(struct af_collector *c, uint64_t a[AF_REPLAY_NARGS])
+{
+	if (c->obs_cb)
+		c->obs_cb(c->obs_ctx, a);
+	af_collector_replay(c, a);
+}
+
+/* Digest of the root page at hva in process pid, or 0 if it cannot be read. */
+static uint64_t read_digest(uint32_t pid, uint64_t hva)
+{
+	uint64_t page[512];
+	char path[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%u/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = pread(fd, page, sizeof(page), (off_t)hva);
+	close(fd);
+	return n == (int)sizeof(page) ? af_digest_of((const __u64 *)page) : 0;
+}
+
+struct poll_walk {
+	struct af_collector *c;
+	uint64_t now;
+	int left;
+	struct af_as_key gone[64];	/* unreadable: the VMM is gone */
+	int ngone;
+};
+
+static int poll_one(void *ctx, const void *key, void *val)
+{
+	const struct af_as_key *k = key;
+	const struct af_unshadowed *u = val;
+	struct poll_walk *w = ctx;
+	uint64_t d = read_digest(u->vm_pid, u->hva);
+	uint64_t a[AF_REPLAY_NARGS] = { AF_OBS_DIGEST, k->vm_key, u->vm_pid, AF_VCPU_NONE,
+					k->as >> 12, d, 0, w->now };
+
+	if (!d) {
+		log_debug("unshadowed root %#llx of pid %u: cannot read %#llx",
+			  (unsigned long long)k->as, u->vm_pid, (unsigned long long)u->hva);
+		if (w->ngone < 64)
+			w->gone[w->ngone++] = *k;
+		return 0;
+	}
+	if (d == u->digest) {
+		w->left++;
+		return 0;
+	}
+	observe(w->c, a);
+	a[0] = AF_OBS_POLL;
+	a[5] = 0;
+	observe(w->c, a);
+	return 0;
+}
+
+int af_collector_poll_roots(struct af_collector *c, uint64_t now_ns)
+{
+	int fd = bpf_map__fd(c->skel->maps.unshadowed);
+	struct poll_walk w = { .c = c, .now = now_ns };
+	struct af_unshadowed u;
+	int n = map_walk(fd, sizeof(struct af_as_key), &u, poll_one, &w);
+
+	for (int i = 0; i < w.ngone; i++)
+		bpf_map_delete_elem(fd, &w.gone[i]);
+	return n < 0 ? n : w.left;
 }
 
 void af_collector_config(const struct af_collector *c, struct af_collector_config *out)
@@ -481,9 +555,7 @@ void af_collector_tick(struct af_collector *c, uint64_t now_ns)
 	reap_dead_vms(c, now_ns);
 	/* idle exits (NPT/EPT) and forgetting old exited processes, in BPF */
 	a[7] = now_ns;
-	if (c->obs_cb)
-		c->obs_cb(c->obs_ctx, a);
-	af_collector_replay(c, a);
+	observe(c, a);
 }
 
 void af_collector_set_want_switch(struct af_collector *c, int on)
@@ -673,7 +745,8 @@ uint64_t af_collector_stat(struct af_collector *c, unsigned what)
 static const char *const stat_names[AF_STAT_MAX] = {
 	[AF_STAT_PROCS_FULL] = "procs_map_full", [AF_STAT_VM_LIMIT] = "vm_process_limit",
 	[AF_STAT_VCPUS_FULL] = "vcpus_map_full", [AF_STAT_VMS_FULL] = "vms_map_full",
-	[AF_STAT_REAPED] = "exited_forgotten",
+	[AF_STAT_REAPED] = "exited_forgotten", [AF_STAT_DIGEST_FAIL] = "root_unreadable",
+	[AF_STAT_RECORD_LOST] = "record_lost",
 };
 
 static const char *const ev_names[AF_EV_MAX] = {

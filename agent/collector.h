@@ -114,6 +114,13 @@ int af_collector_replay(struct af_collector *c, const uint64_t args[AF_REPLAY_NA
 typedef void (*af_obs_cb)(void *ctx, const uint64_t obs[AF_REPLAY_NARGS]);
 int af_collector_record(struct af_collector *c, af_obs_cb cb, void *ctx);
 
+/* Re-read the root pages of live processes that KVM stopped shadowing
+ * while they were loaded (map "unshadowed": see af_keep_digest in
+ * bpf/infer.h), from the VMM's memory; a root torn down or reused since
+ * ends its process (through af_replay, so recordings replay it).  Returns
+ * how many such roots are left to poll, or -errno. */
+int af_collector_poll_roots(struct af_collector *c, uint64_t now_ns);
+
 /* The settings a recording must be replayed with (and --replay opens with). */
 struct af_collector_config {
 	enum af_host_kind host;

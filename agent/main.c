@@ -21,7 +21,7 @@
 #define MAX_HINTS 16
 
 enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB,
-       OPT_REPLYTO, OPT_SMODE, OPT_SGROUP, OPT_RECORD, OPT_REPLAY };
+       OPT_REPLYTO, OPT_SMODE, OPT_SGROUP, OPT_RECORD, OPT_REPLAY, OPT_NOATTACH };
 
 static const char usage_text[] =
 "NAME\n"
@@ -32,7 +32,7 @@ static const char usage_text[] =
 "                  [--socket-group GROUP] [--blk-hints PATH]...\n"
 "                  [--idle-timeout SEC] [--queue-kib N] [--max-clients N]\n"
 "                  [--request-timeout SEC] [--reply-timeout SEC]\n"
-"                  [--ringbuf-mib N] [--no-switch] [--record FILE]\n"
+"                  [--ringbuf-mib N] [--no-switch] [--record FILE] [--no-attach]\n"
 "    antfarm-agent --replay FILE [-v]\n"
 "\n"
 "DESCRIPTION\n"
@@ -74,6 +74,9 @@ static const char usage_text[] =
 "                          and every event inferred from them to FILE (a\n"
 "                          text file to replay anywhere, e.g. with a bug\n"
 "                          report)\n"
+"    --no-attach           load the BPF programs but attach none: events come\n"
+"                          only from observations injected through the\n"
+"                          af_replay program (tests, diagnostics)\n"
 "    --replay FILE         load the BPF programs without attaching them, feed\n"
 "                          the recording's observations through the state\n"
 "                          machine, print the events on stdout and compare\n"
@@ -155,6 +158,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "ringbuf-mib", required_argument, NULL, OPT_RB },
 		{ "reply-timeout", required_argument, NULL, OPT_REPLYTO },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "no-attach", no_argument, NULL, OPT_NOATTACH },
 		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ 0 }
 	};
@@ -200,6 +204,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 			break;
 		case OPT_NOSWITCH: no_switch = 1; break;
 		case OPT_RECORD: record_path = optarg; break;
+		case OPT_NOATTACH: col_opts.no_attach = 1; break;
 		case OPT_REPLAY: replay_path = optarg; break;
 		case OPT_RB:
 			if (parse_opt_u64("--ringbuf-mib", optarg, 1, 1024, &v))
@@ -235,6 +240,7 @@ static int on_event(void *ctx, const struct af_event *ev)
 
 	server_event(a, ev);
 	hints_event(a, ev);
+	roots_event(a, ev);
 	record_event(a, ev);
 	return ++a->polled >= POLL_BUDGET;
 }
@@ -261,6 +267,8 @@ static void timer_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
 	af_collector_tick(a->col, now);
 	server_tick(a, now);
 	hints_tick(a, now);
+	if (!a->roots_armed)
+		roots_poll(a);	/* in case an AF_EV_UNSHADOWED record was lost */
 	record_flush(a);
 	/* the tick may have produced records (idle exits) */
 	ring_ready(a, &a->ring_w, 0);
@@ -321,6 +329,7 @@ static void cleanup(struct af_agent *a)
 	record_close(a);
 	server_close(a);
 	hints_close(a);
+	roots_close(a);
 	if (a->signal_w.fd >= 0)
 		close(a->signal_w.fd);
 	if (a->timer_w.fd >= 0)
@@ -333,7 +342,7 @@ static void cleanup(struct af_agent *a)
 int main(int argc, char **argv)
 {
 	struct af_agent a = {
-		.signal_w.fd = -1, .timer_w.fd = -1, .listen_w.fd = -1,
+		.signal_w.fd = -1, .timer_w.fd = -1, .listen_w.fd = -1, .roots_w.fd = -1,
 		.listener = { .fd = -1, .lock_fd = -1 },
 		.o = { .socket_path = AF_DEFAULT_SOCKET, .socket_gid = (gid_t)-1, .max_clients = 256,
 		       .queue_limit = 4096 * 1024, .request_timeout_ns = 5000000000ull,
@@ -387,6 +396,10 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (hints_open(&a)) {
 		snprintf(err, sizeof(err), "out of memory");
+		goto cleanup;
+	}
+	if (roots_open(&a)) {
+		snprintf(err, sizeof(err), "timerfd: %s", strerror(errno));
 		goto cleanup;
 	}
 	log_info("listening on %s", a.listener.path);

@@ -32,6 +32,7 @@ struct replay {
 	struct ev_list live, replayed;
 	struct sbuf line;
 	int oom;
+	uint64_t lost;		/* observations the recording could not keep */
 };
 
 static int ev_add(struct ev_list *l, const char *s, size_t len)
@@ -221,6 +222,15 @@ static int replay_lines(struct replay *rp, FILE *f, uint64_t *nobs, size_t *line
 
 	while (!r && (len = getline(&line, &cap, f)) > 0) {
 		++*lineno;
+		if (!strncmp(line, "#end ", 5)) {
+			struct json_obj o;
+			char e[64];
+
+			if (!json_parse_object(line + 5, len - 5, &o, e, sizeof(e)))
+				rp->lost = json_get_u64(&o, "record_lost", 0);
+			json_obj_free(&o);
+			continue;
+		}
 		if (!strncmp(line, "#event ", 7)) {
 			if (normalize(line + 7, len - 7, &norm) || ev_add(&rp->live, norm.p, norm.len)) {
 				fprintf(stderr, "antfarm-agent: --replay: line %zu: bad event\n", *lineno);
@@ -287,6 +297,10 @@ int replay_main(const char *path, int verbose)
 	fprintf(stderr, "replay: %llu observations, %zu events replayed, %zu recorded live: %s\n",
 		(unsigned long long)nobs, rp.replayed.n, rp.live.n,
 		diff ? "DIFFERENT" : "identical");
+	if (rp.lost)
+		fprintf(stderr, "replay: the recording lost %llu observations (its ring was full: "
+			"--ringbuf-mib): differences are to be expected\n",
+			(unsigned long long)rp.lost);
 	ret = diff ? 1 : 0;
 out:
 	free(line);

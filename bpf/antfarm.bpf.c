@@ -14,6 +14,7 @@
 #include <bpf/bpf_core_read.h>
 #include "antfarm_abi.h"
 #include "infer_types.h"
+#include "digest.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -134,6 +135,15 @@ struct {
 	__type(value, __u64);
 } replay_digest SEC(".maps");
 
+/* live processes whose root has no shadow page and is not loaded: the
+ * agent re-reads these pages (see af_keep_digest in infer.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct af_as_key);
+	__type(value, struct af_unshadowed);
+} unshadowed SEC(".maps");
+
 /* one root page copied out of guest memory */
 struct af_page {
 	__u64 e[512];
@@ -245,10 +255,9 @@ static AF_INLINE __u64 af_gfn_hva(struct kvm *kvm, __u64 gfn)
 static __noinline __u64 af_root_digest(struct af_cx *cx, __u64 gfn)
 {
 	struct af_gfn_key k = { .vm_key = cx->vm_key, .gfn = gfn };
-	__u64 hva, h = 0xcbf29ce484222325ull, d, *fed;
-	__u32 zero = 0, n = 0;
+	__u64 hva, d, *fed;
+	__u32 zero = 0;
 	struct af_page *pg;
-	int i;
 
 	if (cx->prog == AF_PROG_REPLAY) {
 		fed = bpf_map_lookup_elem(&replay_digest, &k);
@@ -260,16 +269,30 @@ static __noinline __u64 af_root_digest(struct af_cx *cx, __u64 gfn)
 	hva = af_gfn_hva((struct kvm *)cx->vm_key, gfn);
 	if (!hva || bpf_probe_read_user(pg, sizeof(*pg), (void *)hva))
 		return 0;
-	/* branch-free, so the verifier walks the 512 entries once */
-	for (i = 0; i < 512; i++) {
-		__u64 e = pg->e[i], u = e & (e >> 2) & 1;	/* present and user */
-
-		h = (h ^ ((e ^ ((__u64)i << 52)) * u)) * (1 + u * (0x100000001b3ull - 1));
-		n += u;
-	}
-	d = AF_DIGEST_VALID | (n ? (__u32)(h ^ (h >> 32)) : AF_DIGEST_EMPTY);
+	d = af_digest_of(pg->e);
 	af_record(cx, AF_OBS_DIGEST, gfn, d, 0);
 	return d;
+}
+
+/* 0 when the agent will poll this root (live only: a replay has no pages) */
+static __noinline int af_unshadowed_put(struct af_cx *cx, __u64 as, __u64 digest)
+{
+	struct af_as_key k = { .vm_key = cx->vm_key, .as = as };
+	struct af_unshadowed u = { .vm_pid = cx->vm_pid, .digest = digest };
+
+	if (cx->prog == AF_PROG_REPLAY)
+		return -1;
+	u.hva = af_gfn_hva((struct kvm *)cx->vm_key, as >> 12);
+	if (!u.hva)
+		return -1;
+	return bpf_map_update_elem(&unshadowed, &k, &u, BPF_ANY);
+}
+
+static AF_INLINE void af_unshadowed_del(struct af_cx *cx, __u64 as)
+{
+	struct af_as_key k = { .vm_key = cx->vm_key, .as = as };
+
+	bpf_map_delete_elem(&unshadowed, &k);
 }
 
 #include "infer.h"
@@ -460,7 +483,7 @@ int BPF_PROG(af_mmu_get, struct kvm_mmu_page *sp, bool created)
  * VM ends now (a VMM may close a VM and live on, so sched_process_exit is
  * not enough).
  */
-static AF_INLINE void af_teardown_check(struct af_cx *cx, struct af_thread *t)
+static AF_INLINE int af_teardown_check(struct af_cx *cx, struct af_thread *t)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 *last, kvm = t ? t->vm_key : 0;
@@ -469,18 +492,31 @@ static AF_INLINE void af_teardown_check(struct af_cx *cx, struct af_thread *t)
 	if (!kvm) {
 		last = bpf_map_lookup_elem(&vmm_pids, &tgid);
 		if (!last)
-			return;
+			return -1;
 		kvm = *last;
 	}
 	vm = bpf_map_lookup_elem(&vms, &kvm);
 	if (!vm || (vm->flags & AF_VMF_DEAD))
-		return;
-	if (BPF_CORE_READ((struct kvm *)kvm, users_count.refs.counter) != 0)
-		return;
+		return -1;
 	cx->vm_key = kvm;
 	cx->vm_pid = vm->vm_pid;
 	cx->vcpu = AF_VCPU_NONE;
+	if (BPF_CORE_READ((struct kvm *)kvm, users_count.refs.counter) != 0)
+		return 0;	/* alive: a memslot change, say */
 	af_vm_destroy(cx, kvm, 0);
+	return 1;
+}
+
+/* KVM reclaims shadow pages, unloaded roots among them, when fewer than
+ * KVM_REFILL_PAGES (25) are left (make_mmu_pages_available): such a zap
+ * says nothing about the guest. */
+static AF_INLINE __u64 af_zap_pressure(__u64 kvm)
+{
+	struct kvm *k = (struct kvm *)kvm;
+	__u64 max = BPF_CORE_READ(k, arch.n_max_mmu_pages);
+	__u64 used = BPF_CORE_READ(k, arch.n_used_mmu_pages);
+
+	return used + 25 >= max ? AF_ZAPF_PRESSURE : 0;
 }
 
 SEC("tp_btf/kvm_mmu_prepare_zap_page")
@@ -490,20 +526,22 @@ int BPF_PROG(af_mmu_zap, struct kvm_mmu_page *sp)
 	struct task_struct *task;
 	struct af_thread *t;
 	struct af_cx cx = {};
+	__u64 c = role | ((__u64)sp->mmu_valid_gen << AF_ZAPF_GEN_SHIFT);
 
 	if (!af_role_maybe_root(role) || AF_ROLE_INVALID(role))
 		return 0;
 	af_cx_init(&cx, AF_PROG_MMU_ZAP, AF_SRC_MMU_ZAP);
 	t = af_thread_get(&cx);
 	/* guest-caused zaps happen inside KVM_RUN; teardown runs in an exiting
-	 * task or outside KVM_RUN */
+	 * task or outside KVM_RUN, and so do memslot changes, which are not
+	 * exits but leave live roots unshadowed */
 	task = bpf_get_current_task_btf();
 	if (!t || !t->in_run || (task->flags & PF_EXITING_BIT)) {
-		af_teardown_check(&cx, t);
-		return 0;
+		if (af_teardown_check(&cx, t) != 0)
+			return 0;
+		c |= AF_ZAPF_NOT_GUEST;
 	}
-	af_root_zap(&cx, sp->gfn, sp->root_count,
-		    role | ((__u64)sp->mmu_valid_gen << AF_ZAPF_GEN_SHIFT));
+	af_root_zap(&cx, sp->gfn, sp->root_count, c | af_zap_pressure(cx.vm_key));
 	return 0;
 }
 

@@ -20,6 +20,8 @@
  *   af_root_digest(cx, gfn)    AF_DIGEST_* of a root page (guest memory, or in
  *                              replay the last AF_OBS_DIGEST fed for it)
  *   af_digest_fed(cx, gfn, d)  replay: remember d as the digest of gfn
+ *   af_unshadowed_put(cx, as, digest) / af_unshadowed_del(cx, as)
+ *                              the roots the agent polls (map "unshadowed")
  *   cfg_want_switch, cfg_idle_ns, cfg_keep_ns, cfg_max_live, cfg_exit_mode,
  *   cfg_emulate_full, cfg_teardown_invisible   configuration
  *   maps: procs, vms, vcpus, cr3_cache (per-CPU, key 0), state_seq (global)
@@ -38,6 +40,12 @@
 #define AF_ROLE_DIRECT(r)	(((r) >> 7) & 1)
 #define AF_ROLE_INVALID(r)	(((r) >> 11) & 1)
 #define AF_ROLE_GUEST_MODE(r)	(((r) >> 17) & 1)
+
+/* The address space of a root: a KPTI pair is named by its kernel half. */
+static AF_INLINE __u64 af_fold(struct af_vm_val *vm, __u64 as)
+{
+	return (vm->flags & AF_VMF_KPTI) ? (as & ~AF_KPTI_BIT) : as;
+}
 
 /* Reserve a record with the common fields filled; NULL (and counted) when the ring is full. */
 static AF_INLINE struct af_event *af_ev_new(struct af_cx *cx, __u16 type)
@@ -163,6 +171,14 @@ static AF_INLINE struct af_as_val *af_as_create(struct af_cx *cx, struct af_vm_v
 	nv.vm_pid = cx->vm_pid;
 	if (vm->flags & AF_VMF_KPTI)
 		nv.flags |= AF_EVF_KPTI;
+	/* a root that starts with user entries and loses them is torn down;
+	 * one without any (a kernel-only root) is not (see af_keep_digest) */
+	if (!cfg_teardown_invisible) {
+		__u64 d = af_root_digest(cx, as >> 12);
+
+		if ((d & AF_DIGEST_VALID) && !(d & AF_DIGEST_EMPTY))
+			nv.state |= AF_ASS_USER;
+	}
 	AF_UPDATE(procs, &k, &nv);
 	v = AF_LOOKUP(procs, &k);
 	if (!v) {
@@ -197,6 +213,9 @@ static AF_INLINE void af_as_exit(struct af_cx *cx, struct af_vm_val *vm, __u64 v
 	if (!v->live)
 		return;
 	af_as_loaded(cx, vm_key, as, v, 1);
+	if (v->state & AF_ASS_DIGEST)
+		af_unshadowed_del(cx, as);	/* no longer polled */
+	v->state &= ~AF_ASS_SHADOW;
 	v->live = 0;
 	v->reason = reason;
 	v->last_ns = cx->ts;
@@ -218,24 +237,64 @@ static AF_INLINE void af_as_exit(struct af_cx *cx, struct af_vm_val *vm, __u64 v
  * KVM shadows the page next.
  */
 
-/* 'old' leaves its vCPU while its root has no shadow page. */
-static AF_INLINE void af_unload_unshadowed(struct af_cx *cx, struct af_vm_val *vm, __u64 as,
-					   struct af_as_val *old)
+/* Unshadowed 'v' is not loaded: keep what its root holds now, to compare
+ * with later, and have the agent poll the page, since nothing else may
+ * ever show its teardown.  After the guest wrote the live root ('written':
+ * the zap that unshadowed it came from its writes), an empty user half is
+ * its teardown, unseen; otherwise it may be a kernel-only root (a Linux
+ * guest's init_mm, say), alive. */
+static AF_INLINE void af_keep_digest(struct af_cx *cx, struct af_vm_val *vm, __u64 as,
+				     struct af_as_val *v, int written)
 {
 	__u64 d = af_root_digest(cx, as >> 12);
+	struct af_event *e;
 
 	if (!(d & AF_DIGEST_VALID)) {
 		af_count_stat(AF_STAT_DIGEST_FAIL);
-		old->state &= ~AF_ASS_DIGEST;
+		v->state &= ~(AF_ASS_DIGEST | AF_ASS_EMPTY);
 		return;
 	}
-	if (d & AF_DIGEST_EMPTY) {
-		/* the user half is gone: torn down while loaded, where no zap showed it */
-		af_as_exit(cx, vm, cx->vm_key, as, old, AF_EXIT_ZAP);
+	if ((d & AF_DIGEST_EMPTY) && (written || (v->state & AF_ASS_USER))) {
+		af_as_exit(cx, vm, cx->vm_key, as, v, AF_EXIT_ZAP);
 		return;
 	}
-	old->digest = AF_DIGEST_HASH(d);
-	old->state |= AF_ASS_DIGEST;
+	v->digest = AF_DIGEST_HASH(d);
+	v->state |= AF_ASS_DIGEST | (d & AF_DIGEST_EMPTY ? AF_ASS_EMPTY : 0);
+	af_unshadowed_put(cx, as, d);
+	e = af_ev_new(cx, AF_EV_UNSHADOWED);
+	if (e) {
+		e->as = as;
+		e->gen = v->gen;
+		AF_RB_SUBMIT(e);
+	}
+}
+
+/* A zap that is not the guest's doing (memslot change, reclaim) took the
+ * shadow of an unloaded root: its content is intact, keep its digest now.
+ * One taken before stays: the root has not been shadowed since. */
+static AF_INLINE void af_unshadow_unloaded(struct af_cx *cx, struct af_vm_val *vm, __u64 as,
+					   struct af_as_val *v)
+{
+	v->state |= AF_ASS_UNSHADOWED;
+	if (!(v->state & AF_ASS_DIGEST))
+		af_keep_digest(cx, vm, as, v, 0);
+}
+
+/* The root of unshadowed, unloaded 'v' holds digest d now: an empty user
+ * half is its teardown, other entries a new process being built on the
+ * page.  Returns 1 if v ended. */
+static AF_INLINE int af_unshadowed_check(struct af_cx *cx, struct af_vm_val *vm, __u64 as,
+					 struct af_as_val *v, __u64 d, __u16 st)
+{
+	if (!(d & AF_DIGEST_VALID)) {
+		af_count_stat(AF_STAT_DIGEST_FAIL);
+		return 0;
+	}
+	if ((st & AF_ASS_EMPTY) ? (d & AF_DIGEST_EMPTY) != 0 :
+	    !(d & AF_DIGEST_EMPTY) && AF_DIGEST_HASH(d) == v->digest)
+		return 0;	/* unchanged */
+	af_as_exit(cx, vm, cx->vm_key, as, v, d & AF_DIGEST_EMPTY ? AF_EXIT_ZAP : AF_EXIT_REUSED);
+	return 1;
 }
 
 /* KVM shadows the root of live, unshadowed 'v' again: the same process
@@ -245,18 +304,30 @@ static AF_INLINE void af_reshadow(struct af_cx *cx, struct af_vm_val *vm, __u64 
 				  struct af_as_val *v)
 {
 	__u16 st = v->state;
-	__u64 d;
 
-	v->state = 0;
+	v->state &= ~AF_ASS_SHADOW;
+	if (st & AF_ASS_DIGEST)
+		af_unshadowed_del(cx, as);
 	if (af_as_loaded(cx, cx->vm_key, as, v, 0) || !(st & AF_ASS_DIGEST))
 		return;
-	d = af_root_digest(cx, as >> 12);
-	if (!(d & AF_DIGEST_VALID)) {
-		af_count_stat(AF_STAT_DIGEST_FAIL);
-		return;
-	}
-	if ((d & AF_DIGEST_EMPTY) || AF_DIGEST_HASH(d) != v->digest)
-		af_as_exit(cx, vm, cx->vm_key, as, v, AF_EXIT_REUSED);
+	af_unshadowed_check(cx, vm, as, v, af_root_digest(cx, as >> 12), st);
+}
+
+/* AF_OBS_POLL: the agent read an unshadowed root again (its digest fed). */
+static AF_INLINE int af_root_poll(struct af_cx *cx, __u64 gfn)
+{
+	struct af_vm_val *vm = AF_LOOKUP(vms, &cx->vm_key);
+	struct af_as_key k = { .vm_key = cx->vm_key };
+	struct af_as_val *v;
+
+	if (!vm || (vm->flags & AF_VMF_DEAD))
+		return 0;
+	k.as = af_fold(vm, gfn << 12);
+	v = AF_LOOKUP(procs, &k);
+	if (!v || !v->live || (v->state & (AF_ASS_UNSHADOWED | AF_ASS_DIGEST)) !=
+	    (AF_ASS_UNSHADOWED | AF_ASS_DIGEST) || af_as_loaded(cx, k.vm_key, k.as, v, 0))
+		return 0;
+	return af_unshadowed_check(cx, vm, k.as, v, af_root_digest(cx, gfn), v->state);
 }
 
 /* vCPU switches to 'as' at cx->ts: charge the old one, count the new one. */
@@ -274,8 +345,9 @@ static AF_INLINE void af_switch(struct af_cx *cx, struct af_vm_val *vm,
 			old->last_ns = cx->ts;
 		}
 		vc->since_ns = cx->ts;	/* charged: an exit below must not charge it again */
+		/* it leaves with its root unshadowed */
 		if (old && old->live && old->gen == vc->cur_gen && (old->state & AF_ASS_UNSHADOWED))
-			af_unload_unshadowed(cx, vm, vc->cur_as, old);
+			af_keep_digest(cx, vm, vc->cur_as, old, old->state & AF_ASS_WRITTEN);
 	}
 	v = af_as_create(cx, vm, as);
 	if (!v) {
@@ -458,11 +530,6 @@ static AF_INLINE int af_exit_sample(struct af_cx *cx, __u64 cr3, __u32 regs_avai
 	return af_cr3_sample(cx, cr3);
 }
 
-static AF_INLINE __u64 af_fold(struct af_vm_val *vm, __u64 as)
-{
-	return (vm->flags & AF_VMF_KPTI) ? (as & ~AF_KPTI_BIT) : as;
-}
-
 /* Is this kvm_mmu_page record a guest page-table root of this VM? */
 static AF_INLINE int af_is_root(struct af_vm_val *vm, __u32 role)
 {
@@ -518,25 +585,33 @@ static AF_INLINE int af_root_zap(struct af_cx *cx, __u64 gfn, __u64 root_count, 
 	struct af_as_key k;
 	struct af_as_val *v;
 
+	int not_guest;
+
 	AF_RECORD(cx, AF_OBS_ROOT_ZAP, gfn, root_count, c);
-	if (AF_ROLE_INVALID(role) || (c & AF_ZAPF_NOT_GUEST))
+	if (AF_ROLE_INVALID(role))
 		return 0;
 	vm = AF_LOOKUP(vms, &cx->vm_key);
 	if (!vm || (vm->flags & AF_VMF_DEAD) || !af_is_root(vm, role))
 		return 0;
-	if ((vm->flags & AF_VMF_ZAPALL) && mmu_gen == vm->obsolete_gen)
-		return 0;
+	/* memslot changes, fast zap-all, MMU-page reclaim: not the guest's
+	 * writes, so not exits; but the root is no longer shadowed */
+	not_guest = (c & (AF_ZAPF_NOT_GUEST | AF_ZAPF_PRESSURE)) ||
+		    ((vm->flags & AF_VMF_ZAPALL) && mmu_gen == vm->obsolete_gen);
 	k.vm_key = cx->vm_key;
 	k.as = af_fold(vm, gfn << 12);
 	v = AF_LOOKUP(procs, &k);
 	if (!v || !v->live)
 		return 0;
-	if (!(vm->flags & AF_VMF_KPTI))
+	if (!not_guest && !(vm->flags & AF_VMF_KPTI))
 		af_kpti_refute(cx, vm, k.as, v);
 	if (af_as_loaded(cx, k.vm_key, k.as, v, 0)) {
 		/* KVM rebuilds it when the vCPU runs on it again; until then
 		 * its teardown is invisible (see af_reshadow) */
-		v->state |= AF_ASS_UNSHADOWED;
+		v->state |= AF_ASS_UNSHADOWED | (not_guest ? 0 : AF_ASS_WRITTEN);
+		return 0;
+	}
+	if (not_guest) {
+		af_unshadow_unloaded(cx, vm, k.as, v);
 		return 0;
 	}
 	af_as_exit(cx, vm, k.vm_key, k.as, v, AF_EXIT_ZAP);
@@ -794,6 +869,9 @@ static AF_INLINE int af_replay_dispatch(struct af_cx *cx, const __u64 *a)
 		cx->src = AF_SRC_NONE;
 		af_vcpu_seen(cx);
 		return 0;
+	case AF_OBS_POLL:
+		cx->src = AF_SRC_MMU_ZAP;
+		return af_root_poll(cx, a[4]);
 	}
 	return -1;
 }

@@ -9,3 +9,5 @@ COLLECTOR_SRCS := agent/collector.c agent/collector_host.c
 COLLECTOR_OBJS := $(COLLECTOR_SRCS:%.c=$(BUILD)/%.o)
 
 $(COLLECTOR_OBJS): $(BUILD)/antfarm.skel.h
+# the root digest is one definition for BPF and the collector (bpf/digest.h)
+$(COLLECTOR_OBJS): CFLAGS += -Ibpf

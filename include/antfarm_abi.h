@@ -24,6 +24,9 @@ enum af_ev_type {
 	AF_EV_VM_EXIT = 4,	/* the VM was destroyed */
 	AF_EV_NOTIFY  = 5,	/* guest wrote a device doorbell (MMIO/PIO) */
 	AF_EV_VM_NEW  = 6,	/* first sight of a VM */
+	AF_EV_UNSHADOWED = 7,	/* internal (never sent to subscribers): a process left
+				 * its vCPU with its root unshadowed; the agent polls
+				 * the root page (map "unshadowed") until it is shadowed again */
 };
 
 /* Why an address space ended. */
@@ -121,7 +124,9 @@ enum af_obs_kind {
 				 * guest memory (recorded live; replay feeds it before the
 				 * observation that asked for it) */
 #define AF_OBS_VCPU	10	/* a vCPU thread seen for the first time: the VM and vCPU exist */
-#define AF_OBS_KIND_MAX	10
+#define AF_OBS_POLL	11	/* a = root gfn: the agent read the unshadowed root page again
+				 * (its digest fed first): torn down or reused meanwhile? */
+#define AF_OBS_KIND_MAX	11
 
 /*
  * Root digests: what a page-table root page holds, for telling a process
@@ -134,11 +139,23 @@ enum af_obs_kind {
 #define AF_DIGEST_EMPTY	(1ull << 62)	/* no present user entry: the address space is gone */
 #define AF_DIGEST_HASH(d) ((__u32)(d))
 
+/* Map "unshadowed" (key struct af_as_key): a live process whose root page
+ * KVM does not shadow and which is not loaded: where the agent re-reads
+ * the page (/proc/PID/mem at hva) to see a teardown nothing else shows. */
+struct af_unshadowed {
+	__u64 hva;		/* the root page in the VMM's address space */
+	__u64 digest;		/* AF_DIGEST_* when it was kept */
+	__u32 vm_pid;
+	__u32 _pad;
+};
+
 /*
  * AF_OBS_ROOT_ZAP context, in the upper half of 'c' (the lower half is the
  * role word): what the tracepoint program learned from the zap's context.
  */
 #define AF_ZAPF_NOT_GUEST (1ull << 32)	/* not inside KVM_RUN of a vCPU: memslot, teardown, VMM */
+#define AF_ZAPF_PRESSURE  (1ull << 33)	/* KVM was short of MMU pages: it reclaims roots
+					 * (kvm_mmu_zap_oldest_mmu_pages), guest writes or not */
 #define AF_ZAPF_GEN_SHIFT 40		/* sp->mmu_valid_gen in bits 40-47 */
 
 /* How kvm_exit/kvm_entry samples CR3 (BPF .rodata cfg_exit_mode). */
@@ -183,6 +200,11 @@ struct af_as_val {
 				 * (the guest wrote its live root): teardown is invisible
 				 * until KVM shadows the page again */
 #define AF_ASS_DIGEST	  0x2	/* digest holds the root's digest at its last unload */
+#define AF_ASS_EMPTY	  0x4	/* ... which was an empty user half (a kernel-only root) */
+#define AF_ASS_USER	  0x8	/* its root had user (U/S) entries when it was created: an
+				 * empty user half later is its teardown */
+#define AF_ASS_WRITTEN	  0x10	/* the zap that unshadowed it came from guest writes to it */
+#define AF_ASS_SHADOW	  (AF_ASS_UNSHADOWED | AF_ASS_DIGEST | AF_ASS_EMPTY | AF_ASS_WRITTEN)
 
 #define AF_VMF_KPTI	0x1	/* KPTI root pairs seen: user half folded onto the kernel half */
 #define AF_VMF_SHADOW	0x2	/* shadow roots seen: teardown is visible */

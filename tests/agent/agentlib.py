@@ -44,11 +44,15 @@ def preflight():
 
 
 class Agent:
-    def __init__(self, *args, valgrind=None):
+    """antfarm-agent on a private socket.  attach=False (the default for
+    tests that inject their observations): nothing is attached, so a guest
+    running on the host meanwhile cannot add events or move counters."""
+    def __init__(self, *args, valgrind=None, attach=False):
         self.dir = tempfile.mkdtemp(prefix="antfarm-agent-test.")
         self.sock = os.path.join(self.dir, "agent.sock")
         self.log = os.path.join(self.dir, "agent.log")
-        cmd = [AGENT, "-d", "--socket", self.sock] + list(args)
+        cmd = [AGENT, "-d", "--socket", self.sock] + ([] if attach else ["--no-attach"]) + \
+            list(args)
         if valgrind:
             cmd = valgrind + cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,

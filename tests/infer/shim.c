@@ -96,6 +96,19 @@ void af_digest_fed(struct af_cx *cx, __u64 gfn, __u64 d)
 	shim_set_digest(cx->vm_key, gfn, d);
 }
 
+int shim_unshadowed;
+
+int af_unshadowed_put(struct af_cx *cx, __u64 as, __u64 digest)
+{
+	shim_unshadowed++;
+	return 0;
+}
+
+void af_unshadowed_del(struct af_cx *cx, __u64 as)
+{
+	shim_unshadowed--;
+}
+
 void shim_record(__u64 kind, __u64 a, __u64 b, __u64 c)
 {
 	shim_records++;
@@ -112,6 +125,7 @@ void shim_reset(void)
 	shim_update(&cr3_cache, &zero, &c);	/* a per-CPU array always has its slot */
 	shim_ring_n = 0;
 	shim_ring_cap = SHIM_RING;
+	shim_unshadowed = 0;
 	memset(shim_drops, 0, sizeof(shim_drops));
 	memset(shim_events, 0, sizeof(shim_events));
 	state_seq = shim_seq = 0;

@@ -67,6 +67,9 @@ __u64 af_root_digest(struct af_cx *cx, __u64 gfn);
 void af_digest_fed(struct af_cx *cx, __u64 gfn, __u64 d);
 void shim_set_digest(__u64 vm_key, __u64 gfn, __u64 d);
 void shim_record(__u64 kind, __u64 a, __u64 b, __u64 c);
+int af_unshadowed_put(struct af_cx *cx, __u64 as, __u64 digest);
+void af_unshadowed_del(struct af_cx *cx, __u64 as);
+extern int shim_unshadowed;	/* roots the agent would poll */
 extern int shim_records, shim_digest_reads;
 
 #ifndef AF_SHIM_NO_INFER

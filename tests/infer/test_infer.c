@@ -84,6 +84,9 @@ static const char *events(void)
 			o += sprintf(buf + o, "%sn%llx/%u@%llx=%llx", sp, as, e->gen,
 				     (unsigned long long)e->addr, (unsigned long long)e->value);
 			break;
+		case AF_EV_UNSHADOWED:
+			o += sprintf(buf + o, "%su%llx/%u", sp, as, e->gen);
+			break;
 		default: o += sprintf(buf + o, "%s?%u", sp, e->type); break;
 		}
 	}
@@ -469,7 +472,8 @@ static void grown_while_loaded(void)
 	zap(0x5, 1, ROOT4, 300);			/* loaded: not an exit */
 	zap(0x5, 0, ROOT4 | ROLE_INVALID, 310);
 	EXPECT_EVENTS("new c1000/1 s0>1000/1 c5000/1 s1000>5000/1");
-	CHECK(proc(VM, 0x5000)->state == AF_ASS_UNSHADOWED, "flagged unshadowed: %u",
+	CHECK((proc(VM, 0x5000)->state & AF_ASS_SHADOW) == (AF_ASS_UNSHADOWED | AF_ASS_WRITTEN),
+	      "flagged unshadowed: %u",
 	      proc(VM, 0x5000)->state);
 }
 
@@ -479,16 +483,19 @@ static void test_unshadowed_root(void)
 	grown_while_loaded();
 	shim_set_digest(VM, 0x5, DIGEST(0xaaaa));
 	cr3(0, 0x1000, 400);
-	EXPECT_EVENTS("s5000>1000/1");
-	CHECK(proc(VM, 0x5000)->state == (AF_ASS_UNSHADOWED | AF_ASS_DIGEST) &&
+	EXPECT_EVENTS("u5000/1 s5000>1000/1");
+	CHECK((proc(VM, 0x5000)->state & AF_ASS_SHADOW) ==
+	      (AF_ASS_UNSHADOWED | AF_ASS_DIGEST | AF_ASS_WRITTEN) &&
 	      proc(VM, 0x5000)->digest == 0xaaaa, "digest kept at unload");
+	CHECK(shim_unshadowed == 1, "polled by the agent: %d", shim_unshadowed);
 	/* it exits unseen; the page comes back as another process's root,
 	 * fed the way a recording feeds it */
 	obs(AF_OBS_DIGEST, 0, 0x5, DIGEST(0xbbbb), 0, 490);
 	get(0x5, 1, 500);
 	cr3(0, 0x5000, 510);
 	EXPECT_EVENTS("x5000/1:reused c5000/2 s1000>5000/2");
-	CHECK(proc(VM, 0x5000)->state == 0 && proc(VM, 0x5000)->run_ns == 0, "fresh generation");
+	CHECK((proc(VM, 0x5000)->state & AF_ASS_SHADOW) == 0 && proc(VM, 0x5000)->run_ns == 0, "fresh generation");
+	CHECK(shim_unshadowed == 0, "no longer polled: %d", shim_unshadowed);
 
 	start("a grown root loaded again by its own process");
 	grown_while_loaded();
@@ -496,8 +503,8 @@ static void test_unshadowed_root(void)
 	cr3(0, 0x1000, 400);
 	get(0x5, 1, 500);				/* shadowed again, same content */
 	cr3(0, 0x5000, 510);
-	EXPECT_EVENTS("s5000>1000/1 s1000>5000/1");
-	CHECK(proc(VM, 0x5000)->state == 0, "flag cleared");
+	EXPECT_EVENTS("u5000/1 s5000>1000/1 s1000>5000/1");
+	CHECK((proc(VM, 0x5000)->state & AF_ASS_SHADOW) == 0 && shim_unshadowed == 0, "flag cleared");
 	cr3(0, 0x1000, 590);				/* its teardown is visible again */
 	zap(0x5, 1, ROOT4, 600);
 	EXPECT_EVENTS("s5000>1000/1 x5000/1:zap");
@@ -505,7 +512,7 @@ static void test_unshadowed_root(void)
 	start("a grown root rebuilt under the running process");
 	grown_while_loaded();
 	get(0x5, 1, 350);				/* the vCPU ran on it: rebuilt */
-	CHECK(proc(VM, 0x5000)->state == 0, "flag cleared by the rebuild");
+	CHECK((proc(VM, 0x5000)->state & AF_ASS_SHADOW) == 0, "flag cleared by the rebuild");
 	shim_digest_reads = 0;
 	cr3(0, 0x1000, 400);
 	zap(0x5, 1, ROOT4, 410);
@@ -519,6 +526,67 @@ static void test_unshadowed_root(void)
 	EXPECT_EVENTS("x5000/1:zap s5000>1000/1");
 	CHECK(proc(VM, 0x5000)->run_ns == 200, "run time charged once: %llu",
 	      (unsigned long long)proc(VM, 0x5000)->run_ns);
+
+	start("a grown root torn down after its unload, seen by the agent's poll");
+	grown_while_loaded();
+	shim_set_digest(VM, 0x5, DIGEST(0xaaaa));
+	cr3(0, 0x1000, 400);
+	events();
+	obs(AF_OBS_POLL, 0, 0x5, 0, 0, 450);		/* unchanged: still live */
+	EXPECT_EVENTS("");
+	obs(AF_OBS_DIGEST, 0, 0x5, AF_DIGEST_VALID | AF_DIGEST_EMPTY, 0, 500);
+	CHECK(obs(AF_OBS_POLL, 0, 0x5, 0, 0, 500) == 1, "poll ends it");
+	EXPECT_EVENTS("x5000/1:zap");
+	CHECK(shim_unshadowed == 0 && (proc(VM, 0x5000)->state & AF_ASS_SHADOW) == 0, "no longer polled");
+	CHECK(obs(AF_OBS_POLL, 0, 0x5, 0, 0, 510) == 0, "a poll of a dead root does nothing");
+
+	start("a memslot change unshadows an unloaded root; its teardown is polled");
+	cr3(0, 0x1000, 100);
+	cr3(0, 0x5000, 200);
+	cr3(0, 0x1000, 300);				/* 0x5000 live, not loaded */
+	events();
+	shim_set_digest(VM, 0x5, DIGEST(0xaaaa));
+	zap(0x5, 1, ROOT4 | AF_ZAPF_NOT_GUEST, 400);	/* not an exit */
+	EXPECT_EVENTS("u5000/1");
+	CHECK(proc(VM, 0x5000)->live && proc(VM, 0x5000)->digest == 0xaaaa &&
+	      shim_unshadowed == 1, "digest taken at the zap");
+	zap(0x5, 0, ROOT4 | AF_ZAPF_PRESSURE, 410);	/* reclaim: not an exit either */
+	EXPECT_EVENTS("");
+	obs(AF_OBS_DIGEST, 0, 0x5, AF_DIGEST_VALID | AF_DIGEST_EMPTY, 0, 500);
+	obs(AF_OBS_POLL, 0, 0x5, 0, 0, 500);
+	EXPECT_EVENTS("x5000/1:zap");
+
+	start("a root emptied before KVM reclaims its shadow: a teardown");
+	shim_set_digest(VM, 0x5, DIGEST(0xaaaa));	/* user entries when created */
+	cr3(0, 0x1000, 100);
+	cr3(0, 0x5000, 200);
+	cr3(0, 0x1000, 300);
+	CHECK(proc(VM, 0x5000)->state == AF_ASS_USER, "user root: %u", proc(VM, 0x5000)->state);
+	events();
+	shim_set_digest(VM, 0x5, AF_DIGEST_VALID | AF_DIGEST_EMPTY);	/* guest cleared it */
+	zap(0x5, 0, ROOT4 | AF_ZAPF_PRESSURE, 400);
+	EXPECT_EVENTS("x5000/1:zap");
+
+	start("a kernel-only root unshadowed by a memslot change stays alive");
+	cr3(0, 0x1000, 100);
+	cr3(0, 0x5000, 200);				/* 0x1000 live, not loaded */
+	events();
+	shim_set_digest(VM, 0x1, AF_DIGEST_VALID | AF_DIGEST_EMPTY);
+	zap(0x1, 1, ROOT4 | AF_ZAPF_NOT_GUEST, 300);
+	obs(AF_OBS_POLL, 0, 0x1, 0, 0, 310);
+	get(0x1, 1, 400);
+	cr3(0, 0x1000, 410);
+	EXPECT_EVENTS("u1000/1 s5000>1000/1");
+	CHECK(proc(VM, 0x1000)->live && (proc(VM, 0x1000)->state & AF_ASS_SHADOW) == 0, "alive, shadowed again");
+
+	start("a kernel-only root loaded during a memslot change stays alive at its unload");
+	cr3(0, 0x1000, 100);
+	events();
+	shim_set_digest(VM, 0x1, AF_DIGEST_VALID | AF_DIGEST_EMPTY);
+	zap(0x1, 1, ROOT4 | AF_ZAPF_NOT_GUEST, 200);	/* loaded */
+	cr3(0, 0x5000, 300);
+	EXPECT_EVENTS("u1000/1 c5000/1 s1000>5000/1");
+	CHECK(proc(VM, 0x1000)->live, "kernel root alive");
 
 	start("a grown root that cannot be read");
 	grown_while_loaded();
