@@ -1,6 +1,6 @@
 # asvmm: the KVM-API test VMM (tests/kvm/asvmm.c, script.c) with its
 # ring-0 guest (guest.S), assembled into a flat binary and linked into the
-# VMM.
+# VMM; test-asvmm runs its scenarios under the real agent.
 
 ASVMM_OUT  := $(BUILD)/tests/kvm
 ASVMM      := $(ASVMM_OUT)/asvmm
@@ -31,3 +31,4 @@ $(ASVMM): $(ASVMM_OBJS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 build-all: $(ASVMM)
+TEST_PROGS += tests/kvm/test-asvmm
