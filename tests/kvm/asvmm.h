@@ -35,7 +35,7 @@
 #define OPS_END		0x1000000
 #define ROOT_POOL	0x1000000	/* root slots, 8 KiB each (K, K + 4 KiB) */
 #define ROOT_SLOTS	2048
-#define USER_POOL	0x2000000	/* per root slot, USER_PAGES pages */
+#define USER_POOL	0x2000000	/* per root slot, 2 banks of USER_PAGES pages: to 0xa000000 */
 #define USER_PAGES	8
 #define MEM_SIZE	0x10000000	/* slot 0: 256 MiB */
 #define XSLOT_GPA	0x20000000	/* the extra memslot (inside the 1 GiB map) */
