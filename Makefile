@@ -81,7 +81,7 @@ $(BUILD)/%.o: %.c $(FLAGS_FILE) | $(BUILD)
 # tests and benchmarks).
 MODULES := lib bpf agent cli blk \
 	   tests/lib tests/runner tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
-	   tests/kvm \
+	   tests/kvm tests/replay \
 	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/sched
 include $(MODULES:%=%/module.mk)
 

@@ -73,6 +73,7 @@ static const struct af_prog_desc af_progs[] = {
 struct af_collector {
 	struct antfarm_bpf *skel;
 	struct ring_buffer *rb;
+	struct ring_buffer *obs_rb;	/* --record: the observations */
 	struct af_collector_opts opts;
 	struct af_host_info host;
 	int stats_fd;
@@ -262,19 +263,32 @@ static int on_obs(void *ctx, void *data, size_t size)
 
 int af_collector_record(struct af_collector *c, af_obs_cb cb, void *ctx)
 {
-	int r = ring_buffer__add(c->rb, bpf_map__fd(c->skel->maps.obs), on_obs, c);
-
-	if (r)
-		return r;
+	c->obs_rb = ring_buffer__new(bpf_map__fd(c->skel->maps.obs), on_obs, c, NULL);
+	if (!c->obs_rb)
+		return -errno;
 	c->obs_cb = cb;
 	c->obs_ctx = ctx;
 	c->skel->bss->cfg_record = 1;
 	return 0;
 }
 
-/* Feed one observation as if a program had made it: recorded, then run. */
+int af_collector_record_fd(struct af_collector *c)
+{
+	return c->obs_rb ? ring_buffer__epoll_fd(c->obs_rb) : -1;
+}
+
+void af_collector_record_poll(struct af_collector *c)
+{
+	if (c->obs_rb)
+		ring_buffer__consume(c->obs_rb);
+}
+
+/* Feed one observation as if a program had made it: recorded, then run.
+ * What the programs recorded before it goes to the recording first, so
+ * that a replay applies them in this order too. */
 static void observe(struct af_collector *c, uint64_t a[AF_REPLAY_NARGS])
 {
+	af_collector_record_poll(c);
 	if (c->obs_cb)
 		c->obs_cb(c->obs_ctx, a);
 	af_collector_replay(c, a);
@@ -435,6 +449,7 @@ void af_collector_close(struct af_collector *c)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
+	ring_buffer__free(c->obs_rb);
 	for (i = 0; i < AF_NPROGS; i++)
 		bpf_link__destroy(c->links[i]);
 	af_host_free(&c->host);

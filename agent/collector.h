@@ -113,6 +113,9 @@ int af_collector_replay(struct af_collector *c, const uint64_t args[AF_REPLAY_NA
  * counted (AF_STAT_RECORD_LOST). */
 typedef void (*af_obs_cb)(void *ctx, const uint64_t obs[AF_REPLAY_NARGS]);
 int af_collector_record(struct af_collector *c, af_obs_cb cb, void *ctx);
+/* Readable when observations wait; af_collector_record_poll writes them out. */
+int af_collector_record_fd(struct af_collector *c);
+void af_collector_record_poll(struct af_collector *c);
 
 /* Re-read the root pages of live processes that KVM stopped shadowing
  * while they were loaded (map "unshadowed": see af_keep_digest in

@@ -18,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/utsname.h>
 #include "agent.h"
 #include "obs.h"
 #include "record.h"
 
 struct af_recorder {
+	struct af_watch w;		/* the observation ring */
 	FILE *f;
 	char *path;
 	uint64_t obs, events;
@@ -76,6 +78,11 @@ static void header(struct af_agent *a, struct af_recorder *r)
 		rec_failed(r);
 }
 
+static void obs_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
+{
+	af_collector_record_poll(a->col);
+}
+
 int record_open(struct af_agent *a, const char *path, char *err, size_t errlen)
 {
 	struct af_recorder *r = calloc(1, sizeof(*r));
@@ -98,7 +105,9 @@ int record_open(struct af_agent *a, const char *path, char *err, size_t errlen)
 	if (!a->no_switch && a->switch_subscribers++ == 0)
 		af_collector_set_want_switch(a->col, 1);
 	header(a, r);
-	if (af_collector_record(a->col, on_obs, r)) {
+	r->w.fn = obs_ready;
+	if (af_collector_record(a->col, on_obs, r) ||
+	    (r->w.fd = af_collector_record_fd(a->col)) < 0 || af_watch_add(a, &r->w, EPOLLIN)) {
 		snprintf(err, errlen, "--record: cannot read the BPF record ring");
 		return -1;
 	}
@@ -132,6 +141,7 @@ void record_close(struct af_agent *a)
 
 	if (!r)
 		return;
+	af_collector_record_poll(a->col);	/* the last observations */
 	if (!r->failed)
 		fprintf(r->f, "#end {\"observations\":%llu,\"events\":%llu,\"record_lost\":%llu}\n",
 			(unsigned long long)r->obs, (unsigned long long)r->events,
