@@ -82,7 +82,7 @@ $(BUILD)/%.o: %.c $(FLAGS_FILE) | $(BUILD)
 MODULES := lib bpf agent cli blk \
 	   tests/lib tests/runner tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
 	   tests/kvm tests/replay \
-	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/sched
+	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/overhead bench/sched
 include $(MODULES:%=%/module.mk)
 
 build-all: $(BINS) $(TEST_PROGS)

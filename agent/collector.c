@@ -60,7 +60,6 @@ static const struct af_prog_desc af_progs[] = {
 	{ "af_mmu_get",      "kvm_mmu_get_page",         AF_PROG_MMU_GET,   H_SHADOW, 0 },
 	{ "af_mmu_zap",      "kvm_mmu_prepare_zap_page", AF_PROG_MMU_ZAP,   H_SHADOW, 0 },
 	{ "af_zap_all_fast", "kvm_mmu_zap_all_fast",     AF_PROG_ZAP_ALL,   H_SHADOW, 0 },
-	{ "af_uexit",        "kvm_userspace_exit",       AF_PROG_UEXIT,     H_ALL,    0 },
 	{ "af_pfault",       "kvm_page_fault",           AF_PROG_PFAULT,    H_ALL,    0 },
 	{ "af_pexit",        "sched_process_exit",       AF_PROG_PEXIT,     H_ALL,    0 },
 	{ "af_mmio",         "kvm_mmio",                 AF_PROG_MMIO,      H_ALL,    0 },
@@ -143,6 +142,18 @@ static int libbpf_loud(enum libbpf_print_level l, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* Is name one of the comma-separated names in list? */
+static int name_in(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == 0))
+			return 1;
+	}
+	return 0;
+}
+
 /* Decide autoload per program from the host kind and the tracepoints in BTF. */
 static int choose_programs(struct af_collector *c, char *err, size_t errlen)
 {
@@ -168,6 +179,10 @@ static int choose_programs(struct af_collector *c, char *err, size_t errlen)
 
 		if (d->tp && want && !af_host_has_tp(&c->host, d->tp))
 			want = 0;
+		if (d->tp && want && c->opts.only_progs && !name_in(c->opts.only_progs, d->name))
+			want = 0;
+		if (want && d->cr3_source && c->opts.lifecycle)
+			want = 0;
 		bpf_program__set_autoload(prog_of(c->skel, i), want);
 		c->attached[i] = want ? -1 : 0;	/* -1: to attach */
 		if (want && d->cr3_source)
@@ -176,7 +191,7 @@ static int choose_programs(struct af_collector *c, char *err, size_t errlen)
 			log_debug("collector: %-26s %s", d->tp ? d->tp : d->name,
 				  want ? "load" : "skip");
 	}
-	if (!ncr3 && !c->opts.force_host) {
+	if (!ncr3 && !c->opts.force_host && !c->opts.only_progs && !c->opts.lifecycle) {
 		set_err(err, errlen, "no KVM tracepoint that shows CR3 (kvm_emulate_insn, kvm_exit, "
 			"kvm_entry, kvm_cr) is in this kernel's BTF: load the kvm module "
 			"(modprobe kvm_intel or kvm_amd) or use a kernel with KVM tracepoints");
@@ -205,6 +220,7 @@ static void configure(struct af_collector *c)
 	default:
 		break;
 	}
+	s->rodata->cfg_lifecycle = c->opts.lifecycle ? 1 : 0;
 	s->rodata->cfg_exit_vcpu_arg = c->host.exit_vcpu_arg;
 	s->rodata->cfg_hf_guest_mask = c->host.hf_guest_mask;
 	s->rodata->cfg_svm_vmcb_off = c->host.svm_vmcb_off;
@@ -334,7 +350,8 @@ static int poll_one(void *ctx, const void *key, void *val)
 			w->gone[w->ngone++] = *k;
 		return 0;
 	}
-	if (d == u->digest) {
+	/* digest 0 (lifecycle mode): only an emptied root matters */
+	if (d == u->digest || (!u->digest && !(d & AF_DIGEST_EMPTY))) {
 		w->left++;
 		return 0;
 	}
@@ -427,7 +444,8 @@ int af_collector_open(struct af_collector **out, const struct af_collector_opts 
 	if (r < 0)
 		goto fail;
 	/* run counts and times per program for the metrics; optional */
-	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (c->opts.bpf_stats)
+		c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.rb), on_sample, c, NULL);
 	if (!c->rb) {
 		r = -errno;

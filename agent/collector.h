@@ -32,6 +32,13 @@ struct af_collector_opts {
 	enum af_host_kind force_host;	/* tests: pretend to be this host kind (0 = detect) */
 	uint32_t ringbuf_bytes;		/* ring-buffer size, power of 2 >= page size; 0 = 8 MiB */
 	uint64_t exited_keep_ns;	/* exited processes stay listed this long; 0 = 60 s */
+	const char *only_progs;		/* comma-separated program names: attach only these
+					 * (diagnostics, the overhead benchmark) */
+	int lifecycle;			/* --fidelity lifecycle: no CR3 sources (kvm_emulate_insn,
+					 * kvm_cr, kvm_exit/entry); creates and exits from
+					 * shadow roots only */
+	int bpf_stats;			/* kernel bpf_stats (run count and time per program):
+					 * they cost two clock reads per invocation */
 	int no_attach;			/* load only: observations come from af_collector_replay
 					 * (antfarm-agent --replay) */
 };

@@ -21,7 +21,8 @@
 #define MAX_HINTS 16
 
 enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB,
-       OPT_REPLYTO, OPT_SMODE, OPT_SGROUP, OPT_RECORD, OPT_REPLAY, OPT_NOATTACH };
+       OPT_REPLYTO, OPT_SMODE, OPT_SGROUP, OPT_RECORD, OPT_REPLAY, OPT_NOATTACH, OPT_PROGS,
+       OPT_BPFSTATS, OPT_FIDELITY };
 
 static const char usage_text[] =
 "NAME\n"
@@ -33,6 +34,7 @@ static const char usage_text[] =
 "                  [--idle-timeout SEC] [--queue-kib N] [--max-clients N]\n"
 "                  [--request-timeout SEC] [--reply-timeout SEC]\n"
 "                  [--ringbuf-mib N] [--no-switch] [--record FILE] [--no-attach]\n"
+"                  [--programs LIST] [--bpf-stats] [--fidelity full|lifecycle]\n"
 "    antfarm-agent --replay FILE [-v]\n"
 "\n"
 "DESCRIPTION\n"
@@ -74,6 +76,17 @@ static const char usage_text[] =
 "                          and every event inferred from them to FILE (a\n"
 "                          text file to replay anywhere, e.g. with a bug\n"
 "                          report)\n"
+"    --fidelity MODE       full (default): creates, exits, every switch and\n"
+"                          CPU time; lifecycle: creates and exits only, from\n"
+"                          shadow page-table roots, without the per-\n"
+"                          instruction CR3 sampling of kvm_pvm hosts (much\n"
+"                          cheaper for the guests; no switches, no CPU time)\n"
+"    --bpf-stats           per-program run counts and times in the metrics\n"
+"                          (kernel bpf_stats: two clock reads per invocation\n"
+"                          of every program, measurable on a guest whose\n"
+"                          kernel code is emulated)\n"
+"    --programs LIST       attach only these programs (comma-separated, as in\n"
+"                          antfarm stats; diagnostics and benchmarks)\n"
 "    --no-attach           load the BPF programs but attach none: events come\n"
 "                          only from observations injected through the\n"
 "                          af_replay program (tests, diagnostics)\n"
@@ -159,6 +172,9 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "reply-timeout", required_argument, NULL, OPT_REPLYTO },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "no-attach", no_argument, NULL, OPT_NOATTACH },
+		{ "programs", required_argument, NULL, OPT_PROGS },
+		{ "bpf-stats", no_argument, NULL, OPT_BPFSTATS },
+		{ "fidelity", required_argument, NULL, OPT_FIDELITY },
 		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ 0 }
 	};
@@ -205,6 +221,15 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		case OPT_NOSWITCH: no_switch = 1; break;
 		case OPT_RECORD: record_path = optarg; break;
 		case OPT_NOATTACH: col_opts.no_attach = 1; break;
+		case OPT_PROGS: col_opts.only_progs = optarg; break;
+		case OPT_BPFSTATS: col_opts.bpf_stats = 1; break;
+		case OPT_FIDELITY:
+			if (strcmp(optarg, "full") && strcmp(optarg, "lifecycle")) {
+				log_warnx("--fidelity: '%s' is not full or lifecycle", optarg);
+				return -1;
+			}
+			col_opts.lifecycle = !strcmp(optarg, "lifecycle");
+			break;
 		case OPT_REPLAY: replay_path = optarg; break;
 		case OPT_RB:
 			if (parse_opt_u64("--ringbuf-mib", optarg, 1, 1024, &v))

@@ -17,6 +17,7 @@ static const char *const source_names[] = {
 };
 static const char *const fid_names[] = {
 	[AF_FID_NONE] = "none", [AF_FID_SAMPLED] = "sampled", [AF_FID_FULL] = "full",
+	[AF_FID_LIFECYCLE] = "lifecycle",
 };
 static const char *const cmd_names[] = {
 	[AF_CMD_SUBSCRIBE] = "subscribe",	     [AF_CMD_PS] = AF_CMD_NAME_PS,

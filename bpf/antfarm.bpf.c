@@ -22,6 +22,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 cfg_exit_mode = AF_EXITMODE_NONE;	/* enum af_exit_mode */
 const volatile __u32 cfg_emulate_full = 0;	/* emulated CR3 writes are every load (PVM) */
 const volatile __u32 cfg_teardown_invisible = 0;	/* NPT/EPT: idle timeout ends processes */
+const volatile __u32 cfg_lifecycle = 0;	/* --fidelity lifecycle: no CR3 sampling */
 const volatile __u32 cfg_exit_vcpu_arg = 0;	/* kvm_exit: vcpu is arg 1 on 5.15, arg 0 after */
 const volatile __u32 cfg_hf_guest_mask = 1;
 const volatile __u32 cfg_max_live = 16384;	/* live processes per VM */
@@ -39,8 +40,7 @@ struct af_thread {
 	__u64 vm_key;
 	__u32 vm_pid;
 	__u32 vcpu;
-	__u32 in_run;		/* inside KVM_RUN (set at entry/exit/emulation, cleared at userspace exit) */
-	__u32 _pad;
+	__u32 _pad[2];
 };
 
 struct {
@@ -306,9 +306,9 @@ static AF_INLINE void af_cx_init(struct af_cx *cx, __u32 prog, __u32 src)
 	cx->src = src;
 }
 
-/* Remember which vCPU this thread runs; marks it inside KVM_RUN.  A thread
- * seen for the first time makes its VM and vCPU known, so that a VM whose
- * CR3 is never sampled (Intel EPT) is still listed, with fidelity "none". */
+/* Remember which vCPU this thread runs.  A thread seen for the first time
+ * makes its VM and vCPU known, so that a VM whose CR3 is never sampled
+ * (Intel EPT) is still listed, with fidelity "none". */
 static AF_INLINE void af_thread_note(struct kvm_vcpu *vcpu, __u32 prog)
 {
 	__u64 id = bpf_get_current_pid_tgid(), kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
@@ -316,14 +316,11 @@ static AF_INLINE void af_thread_note(struct kvm_vcpu *vcpu, __u32 prog)
 	struct af_thread *t = bpf_map_lookup_elem(&threads, &tid), nt = {};
 	struct af_cx cx;
 
-	if (t && t->vm_key == kvm && t->vcpu == vcpu_id) {
-		t->in_run = 1;
+	if (t && t->vm_key == kvm && t->vcpu == vcpu_id)
 		return;
-	}
 	nt.vm_key = kvm;
 	nt.vm_pid = id >> 32;
 	nt.vcpu = vcpu_id;
-	nt.in_run = 1;
 	bpf_map_update_elem(&threads, &tid, &nt, BPF_ANY);
 	af_cx_init(&cx, prog, AF_SRC_NONE);
 	cx.vm_key = kvm;
@@ -350,6 +347,23 @@ static AF_INLINE void af_cx_vcpu(struct af_cx *cx, struct kvm_vcpu *vcpu)
 	cx->vm_key = (__u64)BPF_CORE_READ(vcpu, kvm);
 	cx->vm_pid = bpf_get_current_pid_tgid() >> 32;
 	cx->vcpu = BPF_CORE_READ(vcpu, vcpu_id);
+}
+
+/*
+ * The vCPU this task is running, or NULL.  KVM registers a vCPU's preempt
+ * notifier (kvm_vcpu.preempt_notifier, the task's only one) in vcpu_load()
+ * for the whole of KVM_RUN and removes it in vcpu_put(): so this is also
+ * "inside KVM_RUN", which tells a zap the guest's writes caused from one of
+ * a memslot change or the VM's teardown, with no state to keep.
+ */
+static AF_INLINE struct kvm_vcpu *af_running_vcpu(struct task_struct *task)
+{
+	struct hlist_node *n = BPF_CORE_READ(task, preempt_notifiers.first);
+
+	if (!n)
+		return NULL;
+	return (void *)n - bpf_core_field_offset(struct kvm_vcpu, preempt_notifier) -
+	       bpf_core_field_offset(struct preempt_notifier, link);
 }
 
 /*
@@ -433,9 +447,12 @@ int BPF_PROG(af_cr, unsigned int rw, unsigned int cr, unsigned long val)
 
 	if (rw != 1 || cr != 3)
 		return 0;
-	af_cx_init(&cx, AF_PROG_CR, AF_SRC_CR);
-	if (!af_thread_get(&cx))
+	struct kvm_vcpu *vcpu = af_running_vcpu(bpf_get_current_task_btf());
+
+	if (!vcpu)
 		return 0;
+	af_cx_init(&cx, AF_PROG_CR, AF_SRC_CR);
+	af_cx_vcpu(&cx, vcpu);
 	af_cr3(&cx, val);
 	return 0;
 }
@@ -468,11 +485,15 @@ int BPF_PROG(af_mmu_get, struct kvm_mmu_page *sp, bool created)
 	__u32 role = af_role_norm(sp);
 	struct af_cx cx;
 
+	struct kvm_vcpu *vcpu;
+
 	if (!af_role_maybe_root(role))
 		return 0;
-	af_cx_init(&cx, AF_PROG_MMU_GET, AF_SRC_MMU_GET);
-	if (!af_thread_get(&cx))
+	vcpu = af_running_vcpu(bpf_get_current_task_btf());
+	if (!vcpu)
 		return 0;
+	af_cx_init(&cx, AF_PROG_MMU_GET, AF_SRC_MMU_GET);
+	af_cx_vcpu(&cx, vcpu);
 	af_root_get(&cx, sp->gfn, created, role);
 	return 0;
 }
@@ -483,10 +504,10 @@ int BPF_PROG(af_mmu_get, struct kvm_mmu_page *sp, bool created)
  * VM ends now (a VMM may close a VM and live on, so sched_process_exit is
  * not enough).
  */
-static AF_INLINE int af_teardown_check(struct af_cx *cx, struct af_thread *t)
+static AF_INLINE int af_teardown_check(struct af_cx *cx, __u64 kvm)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 *last, kvm = t ? t->vm_key : 0;
+	__u64 *last;
 	struct af_vm_val *vm;
 
 	if (!kvm) {
@@ -519,27 +540,36 @@ static AF_INLINE __u64 af_zap_pressure(__u64 kvm)
 	return used + 25 >= max ? AF_ZAPF_PRESSURE : 0;
 }
 
+/* Lifecycle mode knows no vCPU's current root from CR3 loads: ask KVM.
+ * Only the writing vCPU is known; another vCPU running it is taken as not. */
+static AF_INLINE int af_vcpu_has_root(struct kvm_vcpu *vcpu, __u64 gfn)
+{
+	return (BPF_CORE_READ(vcpu, arch.mmu, root.pgd) & AF_ROOT_MASK) >> 12 == gfn;
+}
+
 SEC("tp_btf/kvm_mmu_prepare_zap_page")
 int BPF_PROG(af_mmu_zap, struct kvm_mmu_page *sp)
 {
 	__u32 role = af_role_norm(sp);
-	struct task_struct *task;
-	struct af_thread *t;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct kvm_vcpu *vcpu = af_running_vcpu(task);
 	struct af_cx cx = {};
 	__u64 c = role | ((__u64)sp->mmu_valid_gen << AF_ZAPF_GEN_SHIFT);
 
 	if (!af_role_maybe_root(role) || AF_ROLE_INVALID(role))
 		return 0;
 	af_cx_init(&cx, AF_PROG_MMU_ZAP, AF_SRC_MMU_ZAP);
-	t = af_thread_get(&cx);
 	/* guest-caused zaps happen inside KVM_RUN; teardown runs in an exiting
 	 * task or outside KVM_RUN, and so do memslot changes, which are not
 	 * exits but leave live roots unshadowed */
-	task = bpf_get_current_task_btf();
-	if (!t || !t->in_run || (task->flags & PF_EXITING_BIT)) {
-		if (af_teardown_check(&cx, t) != 0)
+	if (!vcpu || (task->flags & PF_EXITING_BIT)) {
+		if (af_teardown_check(&cx, vcpu ? (__u64)BPF_CORE_READ(vcpu, kvm) : 0) != 0)
 			return 0;
 		c |= AF_ZAPF_NOT_GUEST;
+	} else {
+		af_cx_vcpu(&cx, vcpu);
+		if (cfg_lifecycle && af_vcpu_has_root(vcpu, sp->gfn))
+			c |= AF_ZAPF_LOADED;
 	}
 	af_root_zap(&cx, sp->gfn, sp->root_count, c | af_zap_pressure(cx.vm_key));
 	return 0;
@@ -553,21 +583,6 @@ int BPF_PROG(af_zap_all_fast, struct kvm *kvm)
 	af_cx_init(&cx, AF_PROG_ZAP_ALL, AF_SRC_MMU_ZAP);
 	cx.vm_key = (__u64)kvm;
 	af_zap_all(&cx, kvm->arch.mmu_valid_gen);
-	return 0;
-}
-
-/* Leaving KVM_RUN: zaps from now on are not the guest's doing.  Bumping
- * state_seq invalidates the CR3 cache on every CPU, so the next emulation
- * of this vCPU, wherever it runs, takes the slow path and re-marks in_run. */
-SEC("tp_btf/kvm_userspace_exit")
-int BPF_PROG(af_uexit)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct af_thread *t = bpf_map_lookup_elem(&threads, &tid);
-
-	if (t)
-		t->in_run = 0;
-	__sync_fetch_and_add(&state_seq, 1);
 	return 0;
 }
 

@@ -22,7 +22,7 @@
  *   af_digest_fed(cx, gfn, d)  replay: remember d as the digest of gfn
  *   af_unshadowed_put(cx, as, digest) / af_unshadowed_del(cx, as)
  *                              the roots the agent polls (map "unshadowed")
- *   cfg_want_switch, cfg_idle_ns, cfg_keep_ns, cfg_max_live, cfg_exit_mode,
+ *   cfg_want_switch, cfg_idle_ns, cfg_keep_ns, cfg_max_live, cfg_exit_mode, cfg_lifecycle,
  *   cfg_emulate_full, cfg_teardown_invisible   configuration
  *   maps: procs, vms, vcpus, cr3_cache (per-CPU, key 0), state_seq (global)
  */
@@ -237,6 +237,18 @@ static AF_INLINE void af_as_exit(struct af_cx *cx, struct af_vm_val *vm, __u64 v
  * KVM shadows the page next.
  */
 
+/* Tell the agent there is a root to poll (it arms its timer). */
+static AF_INLINE void af_unshadowed_note(struct af_cx *cx, __u64 as, struct af_as_val *v)
+{
+	struct af_event *e = af_ev_new(cx, AF_EV_UNSHADOWED);
+
+	if (e) {
+		e->as = as;
+		e->gen = v->gen;
+		AF_RB_SUBMIT(e);
+	}
+}
+
 /* Unshadowed 'v' is not loaded: keep what its root holds now, to compare
  * with later, and have the agent poll the page, since nothing else may
  * ever show its teardown.  After the guest wrote the live root ('written':
@@ -247,7 +259,6 @@ static AF_INLINE void af_keep_digest(struct af_cx *cx, struct af_vm_val *vm, __u
 				     struct af_as_val *v, int written)
 {
 	__u64 d = af_root_digest(cx, as >> 12);
-	struct af_event *e;
 
 	if (!(d & AF_DIGEST_VALID)) {
 		af_count_stat(AF_STAT_DIGEST_FAIL);
@@ -261,12 +272,7 @@ static AF_INLINE void af_keep_digest(struct af_cx *cx, struct af_vm_val *vm, __u
 	v->digest = AF_DIGEST_HASH(d);
 	v->state |= AF_ASS_DIGEST | (d & AF_DIGEST_EMPTY ? AF_ASS_EMPTY : 0);
 	af_unshadowed_put(cx, as, d);
-	e = af_ev_new(cx, AF_EV_UNSHADOWED);
-	if (e) {
-		e->as = as;
-		e->gen = v->gen;
-		AF_RB_SUBMIT(e);
-	}
+	af_unshadowed_note(cx, as, v);
 }
 
 /* A zap that is not the guest's doing (memslot change, reclaim) took the
@@ -324,8 +330,19 @@ static AF_INLINE int af_root_poll(struct af_cx *cx, __u64 gfn)
 		return 0;
 	k.as = af_fold(vm, gfn << 12);
 	v = AF_LOOKUP(procs, &k);
-	if (!v || !v->live || (v->state & (AF_ASS_UNSHADOWED | AF_ASS_DIGEST)) !=
-	    (AF_ASS_UNSHADOWED | AF_ASS_DIGEST) || af_as_loaded(cx, k.vm_key, k.as, v, 0))
+	if (!v || !v->live || !(v->state & AF_ASS_UNSHADOWED))
+		return 0;
+	if (!(v->state & AF_ASS_DIGEST)) {
+		/* lifecycle mode: nothing to compare, but an emptied root is gone */
+		__u64 d = af_root_digest(cx, gfn);
+
+		if ((d & AF_DIGEST_VALID) && (d & AF_DIGEST_EMPTY) && (v->state & AF_ASS_USER)) {
+			af_as_exit(cx, vm, k.vm_key, k.as, v, AF_EXIT_ZAP);
+			return 1;
+		}
+		return 0;
+	}
+	if (af_as_loaded(cx, k.vm_key, k.as, v, 0))
 		return 0;
 	return af_unshadowed_check(cx, vm, k.as, v, af_root_digest(cx, gfn), v->state);
 }
@@ -567,6 +584,12 @@ static AF_INLINE int af_root_get(struct af_cx *cx, __u64 gfn, __u64 created, __u
 		if (v->state & AF_ASS_UNSHADOWED)
 			af_reshadow(cx, vm, k.as, v);
 	}
+	/* lifecycle mode sees no CR3: a root KVM builds a shadow for is a
+	 * process loaded (first sight, or loaded again after a zap) */
+	if (cfg_lifecycle && (!v || !v->live)) {
+		vm->fidelity = AF_FID_LIFECYCLE;
+		af_as_create(cx, vm, k.as);
+	}
 	return 0;
 }
 
@@ -604,10 +627,15 @@ static AF_INLINE int af_root_zap(struct af_cx *cx, __u64 gfn, __u64 root_count, 
 		return 0;
 	if (!not_guest && !(vm->flags & AF_VMF_KPTI))
 		af_kpti_refute(cx, vm, k.as, v);
-	if (af_as_loaded(cx, k.vm_key, k.as, v, 0)) {
+	if (cfg_lifecycle ? (c & AF_ZAPF_LOADED) != 0 : af_as_loaded(cx, k.vm_key, k.as, v, 0)) {
 		/* KVM rebuilds it when the vCPU runs on it again; until then
 		 * its teardown is invisible (see af_reshadow) */
 		v->state |= AF_ASS_UNSHADOWED | (not_guest ? 0 : AF_ASS_WRITTEN);
+		/* lifecycle mode sees no unload to read the root at: the agent
+		 * watches it for an empty user half (no digest to compare) */
+		if (cfg_lifecycle && !not_guest && (v->state & AF_ASS_USER) &&
+		    af_unshadowed_put(cx, k.as, 0) == 0)
+			af_unshadowed_note(cx, k.as, v);
 		return 0;
 	}
 	if (not_guest) {

@@ -43,6 +43,8 @@ enum af_fidelity {
 	AF_FID_NONE    = 0,	/* no CR3 source (Intel EPT without cached CR3) */
 	AF_FID_SAMPLED = 1,	/* CR3 sampled at exits/emulation: switches between samples are missed */
 	AF_FID_FULL    = 2,	/* every CR3 load is seen (kvm_cr under shadow paging, emulated CR3 writes) */
+	AF_FID_LIFECYCLE = 3,	/* --fidelity lifecycle: creates and exits from shadow roots only,
+				 * no switches, no CPU time */
 };
 
 /* Which signal produced an observation (for stats and fidelity). */
@@ -154,6 +156,8 @@ struct af_unshadowed {
  * role word): what the tracepoint program learned from the zap's context.
  */
 #define AF_ZAPF_NOT_GUEST (1ull << 32)	/* not inside KVM_RUN of a vCPU: memslot, teardown, VMM */
+#define AF_ZAPF_LOADED    (1ull << 34)	/* lifecycle mode: the writing vCPU has this root loaded
+					 * (vcpu->arch.mmu->root.pgd) */
 #define AF_ZAPF_PRESSURE  (1ull << 33)	/* KVM was short of MMU pages: it reclaims roots
 					 * (kvm_mmu_zap_oldest_mmu_pages), guest writes or not */
 #define AF_ZAPF_GEN_SHIFT 40		/* sp->mmu_valid_gen in bits 40-47 */
@@ -169,7 +173,9 @@ enum af_exit_mode {
 /* Program slots for the per-program counters (reserve failures). */
 enum af_prog_id {
 	AF_PROG_REPLAY = 0, AF_PROG_EMULATE, AF_PROG_ENTRY, AF_PROG_EXIT, AF_PROG_CR,
-	AF_PROG_MMU_GET, AF_PROG_MMU_ZAP, AF_PROG_ZAP_ALL, AF_PROG_UEXIT, AF_PROG_PFAULT,
+	AF_PROG_MMU_GET, AF_PROG_MMU_ZAP, AF_PROG_ZAP_ALL,
+	AF_PROG_UEXIT,		/* unused: kvm_userspace_exit is no longer traced */
+	AF_PROG_PFAULT,
 	AF_PROG_PEXIT, AF_PROG_MMIO, AF_PROG_FAST_MMIO, AF_PROG_PIO,
 	AF_PROG_MAX = 16,
 };

@@ -62,7 +62,7 @@ static int run_case(struct af_collector *c, const char *name, uint64_t n, uint64
 
 int main(int argc, char **argv)
 {
-	struct af_collector_opts o = { .want_switch = 1 };
+	struct af_collector_opts o = { .want_switch = 1, .bpf_stats = 1, .no_attach = 1 };
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
 	struct af_collector *c;
 	char err[512];

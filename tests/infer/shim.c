@@ -16,7 +16,7 @@ __u64 shim_drops[AF_PROG_MAX], shim_events[AF_EV_MAX];
 __u64 state_seq, shim_seq, shim_now;
 __u32 cfg_want_switch = 1, cfg_exit_mode, cfg_emulate_full = 1, cfg_teardown_invisible;
 __u64 cfg_idle_ns, cfg_keep_ns;
-__u32 cfg_max_live = SHIM_CAP;
+__u32 cfg_max_live = SHIM_CAP, cfg_lifecycle;
 __u64 shim_stats[AF_STAT_MAX];
 
 static int find(struct shim_map *m, const void *k)

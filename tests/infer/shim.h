@@ -39,7 +39,7 @@ extern __u64 shim_drops[AF_PROG_MAX], shim_events[AF_EV_MAX];
 extern __u64 state_seq, shim_seq, shim_now;
 extern __u32 cfg_want_switch, cfg_exit_mode, cfg_emulate_full, cfg_teardown_invisible;
 extern __u64 cfg_idle_ns, cfg_keep_ns;
-extern __u32 cfg_max_live;
+extern __u32 cfg_max_live, cfg_lifecycle;
 extern __u64 shim_stats[AF_STAT_MAX];
 
 static inline struct af_event *shim_rb_reserve(void)
