@@ -614,11 +614,13 @@ int BPF_PROG(af_pexit, struct task_struct *task)
 
 static AF_INLINE void af_notify_here(__u32 prog, __u32 src, __u64 addr, __u64 value)
 {
+	struct kvm_vcpu *vcpu = af_running_vcpu(bpf_get_current_task_btf());
 	struct af_cx cx = {};
 
-	af_cx_init(&cx, prog, src);
-	if (!af_thread_get(&cx))
+	if (!vcpu)
 		return;
+	af_cx_init(&cx, prog, src);
+	af_cx_vcpu(&cx, vcpu);
 	af_notify(&cx, addr, value);
 }
 

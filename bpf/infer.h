@@ -557,6 +557,25 @@ static AF_INLINE int af_is_root(struct af_vm_val *vm, __u32 role)
 	return level >= vm->root_level;
 }
 
+/*
+ * Lifecycle mode sees no CR3 alternation to find KPTI pairs by: a root at
+ * K + 4 KiB next to a live root K is K's user half when it holds the same
+ * user entries (a KPTI kernel keeps the two user halves identical).
+ */
+static AF_INLINE void af_kpti_by_content(struct af_cx *cx, struct af_vm_val *vm, __u64 gfn)
+{
+	struct af_as_key k = { .vm_key = cx->vm_key, .as = (gfn & ~1ull) << 12 };
+	struct af_as_val *v = AF_LOOKUP(procs, &k);
+	__u64 du, dk;
+
+	if (!v || !v->live)
+		return;
+	du = af_root_digest(cx, gfn);
+	dk = af_root_digest(cx, gfn & ~1ull);
+	if ((du & AF_DIGEST_VALID) && !(du & AF_DIGEST_EMPTY) && du == dk)
+		vm->flags |= AF_VMF_KPTI;
+}
+
 /* kvm_mmu_get_page for a root: teardown is visible for this VM. */
 static AF_INLINE int af_root_get(struct af_cx *cx, __u64 gfn, __u64 created, __u32 role)
 {
@@ -576,6 +595,8 @@ static AF_INLINE int af_root_get(struct af_cx *cx, __u64 gfn, __u64 created, __u
 		vm->root_level = AF_ROLE_LEVEL(role);
 	if (!af_is_root(vm, role))
 		return 0;
+	if (cfg_lifecycle && !(vm->flags & AF_VMF_KPTI) && (gfn & 1))
+		af_kpti_by_content(cx, vm, gfn);
 	k.vm_key = cx->vm_key;
 	k.as = af_fold(vm, gfn << 12);
 	v = AF_LOOKUP(procs, &k);

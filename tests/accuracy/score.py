@@ -240,7 +240,7 @@ def score(truth, events, workload="", variant=""):
     }
 
 
-def misses(r, exact_switches=True, latency=True):
+def misses(r, exact_switches=True, latency=True, attribution=True):
     """The targets a result misses, as short strings: zero false and missed
     creates and exits, exit latency p99 <= 1 ms to the BPF observation and
     to the subscriber, exact switch counts, attribution error <= 1%."""
@@ -254,6 +254,6 @@ def misses(r, exact_switches=True, latency=True):
             m.append(f"{k}={r[k]} (target <= 1)")
     if exact_switches and r["switches_true"] != r["switches_inferred"]:
         m.append(f"switches {r['switches_inferred']} != {r['switches_true']}")
-    if r["cpu_attr_err_pct"] is None or r["cpu_attr_err_pct"] > 1:
+    if attribution and (r["cpu_attr_err_pct"] is None or r["cpu_attr_err_pct"] > 1):
         m.append(f"cpu_attr_err_pct={r['cpu_attr_err_pct']} (target <= 1)")
     return m
