@@ -12,15 +12,16 @@
 # Not part of `make test`: it downloads a Debian system (about 40 MB) and the
 # build's packages (several hundred MB).  Needs root and debootstrap.
 #
-#   FRESH_ROOT=DIR     where to build the root (default $BUILD/fresh-root;
-#                      an old one there is removed first)
+#   FRESH_ROOT=DIR     where to build the root (default: a new directory
+#                      under /var/tmp, outside the build tree, whose .d files
+#                      the Makefile reads; an old root at DIR is removed)
 #   FRESH_MIRROR=URL   Debian mirror (default http://deb.debian.org/debian)
 #   FRESH_KEEP=1       keep the root afterwards (to look around in it)
 #
 # Prints the log of each step and ends "check-fresh: PASS" or "FAIL".
 set -u
 B=${ANTFARM_BUILD:-build}
-ROOT=${FRESH_ROOT:-$B/fresh-root}
+ROOT=${FRESH_ROOT:-}
 MIRROR=${FRESH_MIRROR:-http://deb.debian.org/debian}
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -29,7 +30,8 @@ die() { echo "check-fresh: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, mounts)"
 command -v debootstrap >/dev/null || die "needs debootstrap (apt-get install debootstrap)"
-mkdir -p "$(dirname "$ROOT")"
+[ -n "$ROOT" ] || ROOT=$(mktemp -d /var/tmp/antfarm-fresh.XXXXXX) || exit 1
+mkdir -p "$(dirname "$ROOT")" "$B"
 ROOT=$(cd "$(dirname "$ROOT")" && pwd)/$(basename "$ROOT")
 
 # The fenced ```sh blocks of README.md, numbered from 1: block N's command

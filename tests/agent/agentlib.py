@@ -199,6 +199,22 @@ class Sub:
         self.s.close()
 
 
+def unix_json_lines(path, timeout=10):
+    """Connect to a Unix socket that talks first (antfarm-blk's stats
+    socket) and return its JSON lines once it closes."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return [json.loads(l) for l in data.decode().splitlines() if l.strip()]
+
+
 def raw_exchange(agent, data, shut_wr=False, timeout=5):
     """Send raw bytes; return (reply lines, closed_by_agent)."""
     s = agent.connect()
