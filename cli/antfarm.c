@@ -46,6 +46,7 @@ static const char usage_text[] =
 "    -s, --socket PATH   the agent's socket (default " AF_DEFAULT_SOCKET ",\n"
 "                        or $ANTFARM_SOCKET)\n"
 "    --vm PID            only the VM whose VMM process is PID\n"
+"    --events LIST       for watch: the events to follow (see above)\n"
 "    --json              print the agent's JSON lines unchanged\n"
 "    -h, --help          this text\n"
 "\n"

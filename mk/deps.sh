@@ -5,7 +5,8 @@
 #   sh mk/deps.sh check-fresh   that, and debootstrap for make check-fresh
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
       liburing-dev qemu-system-x86 qemu-utils qemu-system-common fio
-      libclang-rt-14-dev valgrind python3 procps psmisc"
+      libclang-rt-14-dev valgrind python3 procps psmisc
+      man-db systemd"
 [ "${1:-}" = check-fresh ] && pkgs="$pkgs debootstrap"
 missing=""
 for p in $pkgs; do
