@@ -20,8 +20,10 @@
 #include "lib/log.h"
 #include "lib/num.h"
 #include "lib/sock.h"
+#include "cli.h"
 
-static const char usage_text[] =
+
+const char usage_text[] =
 "NAME\n"
 "    antfarm - show the processes of KVM guests, as inferred by antfarm-agent\n"
 "\n"
@@ -30,6 +32,7 @@ static const char usage_text[] =
 "    antfarm [--socket PATH] watch [--vm PID] [--events LIST] [--json]\n"
 "    antfarm [--socket PATH] vms [--json]\n"
 "    antfarm [--socket PATH] stats [--json]\n"
+"    antfarm [--socket PATH] top [--vm PID] [--sort KEY] [--interval MS] [-n N]\n"
 "\n"
 "COMMANDS\n"
 "    ps      guest processes (address spaces): VM (the VMM's pid), AS (page-table\n"
@@ -41,6 +44,12 @@ static const char usage_text[] =
 "    vms     VMs with their vCPUs, live processes and fidelity (full: every\n"
 "            CR3 load is seen; sampled: CR3 seen at exits only; none)\n"
 "    stats   the agent's metrics in Prometheus text format (--json: a summary)\n"
+"    top     live view of the guest processes of every VM, refreshed every\n"
+"            interval: VM, AS, GEN, STATE, CPU% and switches per second over\n"
+"            the last interval, CPU TIME, FIRST SEEN; live processes and those\n"
+"            that exited in the interval.  Keys: c, s, f, v sort by CPU%,\n"
+"            switches/s, first seen (newest first), VM; q quits.  When\n"
+"            standard output is not a terminal: one text table per interval\n"
 "\n"
 "OPTIONS\n"
 "    -s, --socket PATH   the agent's socket (default " AF_DEFAULT_SOCKET ",\n"
@@ -48,6 +57,9 @@ static const char usage_text[] =
 "    --vm PID            only the VM whose VMM process is PID\n"
 "    --events LIST       for watch: the events to follow (see above)\n"
 "    --json              print the agent's JSON lines unchanged\n"
+"    --sort KEY          for top: cpu (default), switches, first-seen, vm\n"
+"    --interval MS       for top: refresh every MS milliseconds (default 1000)\n"
+"    -n, --iterations N  for top: stop after N refreshes (default: at q or ^C)\n"
 "    -h, --help          this text\n"
 "\n"
 "EXAMPLES\n"
@@ -56,7 +68,9 @@ static const char usage_text[] =
 "    antfarm watch --events create,exit  # process creation and exit, live\n"
 "    antfarm watch --events switch --vm 4242 --json | head\n"
 "    antfarm vms                         # fidelity per VM\n"
-"    antfarm stats | grep dropped        # is anything being lost?\n";
+"    antfarm stats | grep dropped        # is anything being lost?\n"
+"    antfarm top                         # what runs in the guests, now\n"
+"    antfarm top -n 5 --sort switches > top.log\n";
 
 struct opts {
 	const char *socket;
@@ -65,8 +79,7 @@ struct opts {
 	int json;
 };
 
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -76,7 +89,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int agent_connect(const char *path)
+int agent_connect(const char *path)
 {
 	int fd = sock_connect(path, SOCK_STREAM, 0);
 
@@ -92,7 +105,7 @@ static int agent_connect(const char *path)
 	    "sudo antfarm-agent", path, strerror(errno));
 }
 
-static void send_request(int fd, const char *line)
+void send_request(int fd, const char *line)
 {
 	size_t n = strlen(line), off = 0;
 
@@ -107,15 +120,8 @@ static void send_request(int fd, const char *line)
 	}
 }
 
-/* Line reader over the socket. */
-struct reader {
-	int fd;
-	char buf[1 << 16];
-	size_t start, end;
-};
-
 /* Returns a NUL-terminated line without '\n', or NULL at end of stream. */
-static char *read_line(struct reader *r)
+char *read_line(struct reader *r)
 {
 	for (;;) {
 		char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
@@ -144,7 +150,7 @@ static char *read_line(struct reader *r)
 }
 
 /* Parse a line; an {"error":...} line from the agent ends the program. */
-static void parse_line(const char *line, struct json_obj *o)
+void parse_line(const char *line, struct json_obj *o)
 {
 	char err[128];
 	const char *msg;
@@ -156,7 +162,7 @@ static void parse_line(const char *line, struct json_obj *o)
 }
 
 /* A CLOCK_MONOTONIC time as wall-clock HH:MM:SS(.mmm). */
-static void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis)
+void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis)
 {
 	struct timespec rt;
 	struct tm tm;
@@ -179,7 +185,7 @@ static void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis)
 		snprintf(out, size, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void fmt_dur(char *out, size_t size, uint64_t ns)
+void fmt_dur(char *out, size_t size, uint64_t ns)
 {
 	if (ns < 1000000)
 		snprintf(out, size, "%.1fus", ns / 1e3);
@@ -189,7 +195,7 @@ static void fmt_dur(char *out, size_t size, uint64_t ns)
 		snprintf(out, size, "%.2fs", ns / 1e9);
 }
 
-static const char *str_or(const struct json_obj *o, const char *k, const char *def)
+const char *str_or(const struct json_obj *o, const char *k, const char *def)
 {
 	const char *s = json_get_str(o, k);
 
@@ -453,6 +459,15 @@ static int cmd_watch(int fd, const struct opts *op)
 	die("the agent closed the connection");
 }
 
+unsigned long parse_vm(const char *s)
+{
+	uint64_t vm;
+
+	if (parse_u64(s, 1, UINT32_MAX, &vm))
+		die("--vm: '%s' is not a process id", s);
+	return vm;
+}
+
 static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_events)
 {
 	static const struct option longopts[] = {
@@ -462,16 +477,13 @@ static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_eve
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	uint64_t v;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'V':
-			if (parse_u64(optarg, 1, UINT32_MAX, &v))
-				die("--vm: '%s' is not a process id", optarg);
-			op->vm = v;
+			op->vm = parse_vm(optarg);
 			break;
 		case 'e':
 			if (!allow_events)
@@ -515,12 +527,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		log_warnx("missing command (ps, watch, vms, stats); try 'antfarm --help'");
+		log_warnx("missing command (ps, watch, vms, stats, top); try 'antfarm --help'");
 		return 2;
 	}
 	cmd = argv[i];
+	if (!strcmp(cmd, "top"))
+		return cmd_top(op.socket, argc - i, argv + i);
 	if (strcmp(cmd, "ps") && strcmp(cmd, "watch") && strcmp(cmd, "vms") && strcmp(cmd, "stats")) {
-		log_warnx("unknown command '%s' (ps, watch, vms, stats); try 'antfarm --help'", cmd);
+		log_warnx("unknown command '%s' (ps, watch, vms, stats, top); try 'antfarm --help'", cmd);
 		return 2;
 	}
 	parse_sub_args(argc - i, argv + i, &op, !strcmp(cmd, "watch"));

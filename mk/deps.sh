@@ -6,7 +6,7 @@
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
       liburing-dev qemu-system-x86 qemu-utils qemu-system-common fio
       libclang-rt-14-dev valgrind python3 procps psmisc
-      man-db systemd"
+      man-db systemd tmux"
 [ "${1:-}" = check-fresh ] && pkgs="$pkgs debootstrap"
 missing=""
 for p in $pkgs; do

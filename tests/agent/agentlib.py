@@ -28,6 +28,15 @@ def check(cond, name, detail=""):
     return cond
 
 
+def report(ok_message):
+    """The test's last line and exit status: the failures, or ok_message."""
+    if failures:
+        print("%d failed: %s" % (len(failures), ", ".join(failures)))
+        return 1
+    print(ok_message)
+    return 0
+
+
 def skip(reason):
     print(reason)
     sys.exit(77)

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
 import unitlib                                       # noqa: E402
-from agentlib import (AGENT, CLI, INJECT, BUILD, check, failures, skip,  # noqa: E402
+from agentlib import (AGENT, CLI, INJECT, BUILD, check, report, skip,  # noqa: E402
                       unix_json_lines)
 
 SBIN = os.path.abspath(BUILD)
@@ -161,11 +161,7 @@ def main():
         services(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d failed: %s" % (len(failures), ", ".join(failures)))
-        return 1
-    print("units verified; agent and antfarm-blk@vm1 ran as their units say")
-    return 0
+    return report("units verified; agent and antfarm-blk@vm1 ran as their units say")
 
 
 if __name__ == "__main__":
