@@ -50,6 +50,7 @@ struct af_agent_opts {
 	uint64_t reply_timeout_ns;	/* a command reply must drain within this */
 	const char **hint_paths;
 	int nhints;
+	const char *metrics_listen;	/* ADDR:PORT, or NULL */
 };
 
 struct af_agent {
@@ -68,6 +69,8 @@ struct af_agent {
 	int polled;			/* records in the current poll */
 	struct af_hint_conn *hints;
 	struct af_recorder *rec;	/* --record */
+	struct httpd *httpd;		/* --metrics-listen */
+	struct af_watch httpd_w;
 	/* counters for stats and metrics */
 	uint64_t events[AF_EV_MAX];	/* by enum af_ev_type (0: unknown) */
 	uint64_t clients_total, bad_requests, sub_dropped, client_timeouts;
@@ -90,6 +93,7 @@ void server_reap(struct af_agent *a);
 
 /* commands.c: replies to ps, vms, stats, metrics */
 void cmd_reply(struct af_agent *a, const struct af_request *req, struct sbuf *out);
+int metrics_write(void *agent, FILE *f);	/* an httpd_render_fn */
 
 /* hints.c: process hints to antfarm-blk backends */
 int hints_open(struct af_agent *a);

@@ -170,6 +170,18 @@ static void metrics_agent(struct af_agent *a, FILE *f)
 	af_collector_foreach_vm(a->col, metric_vm_fidelity, f);
 }
 
+/* The Prometheus text, for {"cmd":"metrics"} and GET /metrics alike. */
+int metrics_write(void *agent, FILE *f)
+{
+	struct af_agent *a = agent;
+
+	metrics_agent(a, f);
+	hints_metrics(a, f);
+	af_collector_metrics(a->col, f);
+	fputs("# EOF\n", f);
+	return ferror(f) ? -1 : 0;
+}
+
 static void reply_metrics(struct af_agent *a, struct sbuf *out)
 {
 	char *text = NULL;
@@ -180,10 +192,7 @@ static void reply_metrics(struct af_agent *a, struct sbuf *out)
 		out->failed = 1;
 		return;
 	}
-	metrics_agent(a, f);
-	hints_metrics(a, f);
-	af_collector_metrics(a->col, f);
-	fputs("# EOF\n", f);
+	metrics_write(a, f);
 	if (fclose(f))
 		out->failed = 1;
 	else

@@ -112,15 +112,7 @@ class Agent:
         s = self.connect()
         s.settimeout(timeout)
         s.sendall(line if isinstance(line, bytes) else line.encode() + b"\n")
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
         s.close()
         return data.decode(errors="replace").splitlines()
 
@@ -208,18 +200,28 @@ class Sub:
         self.s.close()
 
 
+def recv_all(s):
+    """What the peer sends until it closes (or resets, or the socket's
+    timeout passes)."""
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def unix_json_lines(path, timeout=10):
     """Connect to a Unix socket that talks first (antfarm-blk's stats
     socket) and return its JSON lines once it closes."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.connect(path)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(s)
     s.close()
     return [json.loads(l) for l in data.decode().splitlines() if l.strip()]
 
