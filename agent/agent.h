@@ -17,6 +17,7 @@
 #include "lib/sock.h"
 #include "outq.h"
 #include "proto.h"
+#include "vmname.h"
 
 struct af_agent;
 
@@ -69,6 +70,7 @@ struct af_agent {
 	int polled;			/* records in the current poll */
 	struct af_hint_conn *hints;
 	struct af_recorder *rec;	/* --record */
+	struct vmnames *names;		/* VM names by VMM pid */
 	struct httpd *httpd;		/* --metrics-listen */
 	struct af_watch httpd_w;
 	/* counters for stats and metrics */

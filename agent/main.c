@@ -353,6 +353,7 @@ static void cleanup(struct af_agent *a)
 	server_close(a);
 	hints_close(a);
 	httpd_close(a->httpd);
+	vmnames_free(a->names);
 	if (a->signal_w.fd >= 0)
 		close(a->signal_w.fd);
 	if (a->timer_w.fd >= 0)
@@ -389,6 +390,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.start_ns = af_now_ns();
+	/* ANTFARM_LIBVIRT_DIR: where libvirt's QEMU status files are (tests) */
+	a.names = vmnames_new(getenv("ANTFARM_LIBVIRT_DIR"));
+	if (!a.names) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto cleanup;
+	}
 	a.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a.epfd < 0) {
 		snprintf(err, sizeof(err), "epoll_create1: %s", strerror(errno));

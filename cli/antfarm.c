@@ -35,13 +35,14 @@ const char usage_text[] =
 "    antfarm [--socket PATH] top [--vm PID] [--sort KEY] [--interval MS] [-n N]\n"
 "\n"
 "COMMANDS\n"
-"    ps      guest processes (address spaces): VM (the VMM's pid), AS (page-table\n"
+"    ps      guest processes (address spaces): VM (the VMM's pid), NAME (the\n"
+"            VM's: QEMU -name, libvirt domain, else the VMM's comm), AS (page-table\n"
 "            root), GEN (generation: a reused root is a new process), STATE,\n"
 "            FIRST SEEN, CPU TIME, SWITCHES (into it), LAST VCPU\n"
 "    watch   follow events as they happen until interrupted; LIST is a comma-\n"
 "            separated subset of create,exit,switch,vm-exit,notify,vm-new\n"
 "            (default create,exit,vm-exit)\n"
-"    vms     VMs with their vCPUs, live processes and fidelity (full: every\n"
+"    vms     VMs with their names, vCPUs, live processes and fidelity (full: every\n"
 "            CR3 load is seen; sampled: CR3 seen at exits only; none)\n"
 "    stats   the agent's metrics in Prometheus text format (--json: a summary)\n"
 "    top     live view of the guest processes of every VM, refreshed every\n"
@@ -54,7 +55,8 @@ const char usage_text[] =
 "OPTIONS\n"
 "    -s, --socket PATH   the agent's socket (default " AF_DEFAULT_SOCKET ",\n"
 "                        or $ANTFARM_SOCKET)\n"
-"    --vm PID            only the VM whose VMM process is PID\n"
+"    --vm PID|NAME       only the VM whose VMM process is PID, or the VM named\n"
+"                        NAME (as antfarm vms shows it)\n"
 "    --events LIST       for watch: the events to follow (see above)\n"
 "    --json              print the agent's JSON lines unchanged\n"
 "    --sort KEY          for top: cpu (default), switches, first-seen, vm\n"
@@ -74,6 +76,7 @@ const char usage_text[] =
 
 struct opts {
 	const char *socket;
+	const char *vm_arg;	/* --vm: a pid or a name */
 	unsigned long vm;
 	const char *events;
 	int json;
@@ -232,11 +235,25 @@ static unsigned read_rows(struct reader *r, const char *cmd, const struct opts *
 struct ps_row {
 	uint64_t vm, gen, first_ns, run_ns, switches, last_vcpu;
 	int has_vcpu;
-	char as[24], state[24];
+	char as[24], state[24], name[17];
 };
 
 static struct ps_row *ps_rows;
 static size_t ps_nrows, ps_cap;
+
+/* A VM name for a table column: at most size - 1 bytes, "-" when none,
+ * nothing that would move the terminal's cursor. */
+void vm_name_col(char *out, size_t size, const struct json_obj *o, const char *key)
+{
+	const char *s = str_or(o, key, "");
+	size_t n = 0;
+
+	for (; *s && n + 1 < size; s++)
+		out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	out[n] = 0;
+	if (!n)
+		snprintf(out, size, "-");
+}
 
 static void ps_keep(const struct json_obj *o)
 {
@@ -259,6 +276,7 @@ static void ps_keep(const struct json_obj *o)
 	p->has_vcpu = json_get(o, "last_vcpu") != NULL;
 	p->last_vcpu = json_get_u64(o, "last_vcpu", 0);
 	snprintf(p->as, sizeof(p->as), "%s", str_or(o, "as", "?"));
+	vm_name_col(p->name, sizeof(p->name), o, "vm_name");
 	if (json_get(o, "reason"))
 		snprintf(p->state, sizeof(p->state), "%s(%s)", st, str_or(o, "reason", "?"));
 	else
@@ -284,8 +302,8 @@ static void ps_print(const struct ps_row *p)
 	fmt_dur(cpu, sizeof(cpu), p->run_ns);
 	if (p->has_vcpu)
 		snprintf(vcpu, sizeof(vcpu), "%llu", (unsigned long long)p->last_vcpu);
-	printf("%-8llu %-18s %4llu %-13s %-10s %9s %9llu %9s\n", (unsigned long long)p->vm,
-	       p->as, (unsigned long long)p->gen, p->state, first, cpu,
+	printf("%-8llu %-16s %-18s %4llu %-13s %-10s %9s %9llu %9s\n", (unsigned long long)p->vm,
+	       p->name, p->as, (unsigned long long)p->gen, p->state, first, cpu,
 	       (unsigned long long)p->switches, vcpu);
 }
 
@@ -305,8 +323,8 @@ static int cmd_ps(int fd, const struct opts *op)
 	read_rows(r, "ps", op, ps_keep, &end);
 	if (!op->json) {
 		qsort(ps_rows, ps_nrows, sizeof(*ps_rows), ps_cmp);
-		printf("%-8s %-18s %4s %-13s %-10s %9s %9s %9s\n", "VM", "AS", "GEN", "STATE",
-		       "FIRST SEEN", "CPU TIME", "SWITCHES", "LAST VCPU");
+		printf("%-8s %-16s %-18s %4s %-13s %-10s %9s %9s %9s\n", "VM", "NAME", "AS", "GEN",
+		       "STATE", "FIRST SEEN", "CPU TIME", "SWITCHES", "LAST VCPU");
 		for (size_t i = 0; i < ps_nrows; i++)
 			ps_print(&ps_rows[i]);
 	}
@@ -318,11 +336,12 @@ static int cmd_ps(int fd, const struct opts *op)
 
 static void vm_row(const struct json_obj *o)
 {
-	char first[16];
+	char first[16], name[33];
 
 	fmt_time(first, sizeof(first), json_get_u64(o, "first_ns", 0), 0);
-	printf("%-8llu %-18s %5llu %6llu %-9s %s\n",
-	       (unsigned long long)json_get_u64(o, "vm", 0), str_or(o, "vm_key", "?"),
+	vm_name_col(name, sizeof(name), o, "name");
+	printf("%-8llu %-24s %-18s %5llu %6llu %-9s %s\n",
+	       (unsigned long long)json_get_u64(o, "vm", 0), name, str_or(o, "vm_key", "?"),
 	       (unsigned long long)json_get_u64(o, "vcpus", 0),
 	       (unsigned long long)json_get_u64(o, "live", 0), str_or(o, "fidelity", "?"), first);
 }
@@ -335,7 +354,7 @@ static int cmd_vms(int fd, const struct opts *op)
 	send_request(fd, "{\"" AF_KEY_CMD "\":\"" AF_CMD_NAME_VMS "\"}\n");
 	r->fd = fd;
 	if (!op->json)
-		printf("%-8s %-18s %5s %6s %-9s %s\n", "VM", "KVM", "VCPUS", "LIVE",
+		printf("%-8s %-24s %-18s %5s %6s %-9s %s\n", "VM", "NAME", "KVM", "VCPUS", "LIVE",
 		       "FIDELITY", "FIRST SEEN");
 	read_rows(r, "vms", op, vm_row, &end);
 	if (!op->json) {
@@ -382,7 +401,7 @@ done:
 static void watch_line(const struct json_obj *o)
 {
 	const char *ev = str_or(o, "event", "?");
-	char t[20], cpu[16];
+	char t[20], cpu[16], name[17];
 
 	if (!strcmp(ev, AF_EV_NAME_LOST)) {
 		printf("%-12s %-8s lost     %llu events (this client read too slowly)\n", "", "",
@@ -390,7 +409,8 @@ static void watch_line(const struct json_obj *o)
 		return;
 	}
 	fmt_time(t, sizeof(t), json_get_u64(o, "ts_ns", 0), 1);
-	printf("%-12s %-8llu %-8s", t, (unsigned long long)json_get_u64(o, "vm", 0), ev);
+	vm_name_col(name, sizeof(name), o, "vm_name");
+	printf("%-12s %-8llu %-16s %-8s", t, (unsigned long long)json_get_u64(o, "vm", 0), name, ev);
 	if (!strcmp(ev, "switch")) {
 		printf(" %s:%llu -> %s:%llu", str_or(o, "from", "?"),
 		       (unsigned long long)json_get_u64(o, "from_gen", 0), str_or(o, "to", "?"),
@@ -459,12 +479,48 @@ static int cmd_watch(int fd, const struct opts *op)
 	die("the agent closed the connection");
 }
 
-unsigned long parse_vm(const char *s)
+/* --vm's argument: a pid, or a VM name that the agent knows (antfarm vms);
+ * a name that several VMs have is refused. */
+unsigned long resolve_vm(const char *socket, const char *s)
 {
-	uint64_t vm;
+	struct reader *r;
+	unsigned long vm = 0, pid;
+	unsigned matches = 0;
+	char *line;
 
-	if (parse_u64(s, 1, UINT32_MAX, &vm))
-		die("--vm: '%s' is not a process id", s);
+	if (s[0] >= '0' && s[0] <= '9') {
+		uint64_t v;
+
+		if (parse_u64(s, 1, UINT32_MAX, &v))
+			die("--vm: '%s' is not a process id", s);
+		return v;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		die("out of memory");
+	r->fd = agent_connect(socket);
+	send_request(r->fd, "{\"cmd\":\"vms\"}\n");
+	while ((line = read_line(r))) {
+		struct json_obj o;
+		int end;
+
+		parse_line(line, &o);
+		end = json_get_str(&o, "end") != NULL;
+		pid = json_get_u64(&o, "vm", 0);
+		if (!end && !strcmp(str_or(&o, "name", ""), s) && pid != vm) {
+			vm = pid;
+			matches++;
+		}
+		json_obj_free(&o);
+		if (end)
+			break;
+	}
+	close(r->fd);
+	free(r);
+	if (matches > 1)
+		die("--vm: several VMs are named '%s'; give the pid (antfarm vms lists them)", s);
+	if (!matches)
+		die("--vm: no VM named '%s' (antfarm vms lists them)", s);
 	return vm;
 }
 
@@ -483,7 +539,7 @@ static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_eve
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'V':
-			op->vm = parse_vm(optarg);
+			op->vm_arg = optarg;
 			break;
 		case 'e':
 			if (!allow_events)
@@ -538,8 +594,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	parse_sub_args(argc - i, argv + i, &op, !strcmp(cmd, "watch"));
-	if (op.vm && (!strcmp(cmd, "vms") || !strcmp(cmd, "stats")))
-		die("--vm is only for ps and watch");
+	if (op.vm_arg && (!strcmp(cmd, "vms") || !strcmp(cmd, "stats")))
+		die("--vm is only for ps, watch and top");
+	if (op.vm_arg)
+		op.vm = resolve_vm(op.socket, op.vm_arg);
 	fd = agent_connect(op.socket);
 	if (!strcmp(cmd, "ps"))
 		return cmd_ps(fd, &op);

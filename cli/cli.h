@@ -25,7 +25,8 @@ char *read_line(struct reader *r);
 void parse_line(const char *line, struct json_obj *o);
 void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis);
 void fmt_dur(char *out, size_t size, uint64_t ns);
-unsigned long parse_vm(const char *s);
+unsigned long resolve_vm(const char *socket, const char *s);
+void vm_name_col(char *out, size_t size, const struct json_obj *o, const char *key);
 const char *str_or(const struct json_obj *o, const char *k, const char *def);
 
 /* top.c: antfarm top */

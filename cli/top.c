@@ -26,7 +26,7 @@ struct top_row {
 	uint64_t vm, gen, first_ns, cpu_ns, switches;
 	double cpu_pct, sw_rate;	/* over the last interval; < 0: not known yet */
 	int live;
-	char as[24], state[24];
+	char as[24], state[24], name[17];
 };
 
 struct sample {
@@ -40,6 +40,7 @@ static const char *const sort_names[] = { "cpu", "switches", "first-seen", "vm" 
 
 struct top {
 	const char *socket;
+	const char *vm_arg;		/* --vm: a pid or a name */
 	unsigned long vm;
 	enum sort_key sort;
 	unsigned interval_ms;
@@ -110,6 +111,7 @@ static void row_keep(struct sample *s, const struct json_obj *o)
 	r->live = !strcmp(st, "live");
 	r->cpu_pct = r->sw_rate = -1;
 	snprintf(r->as, sizeof(r->as), "%s", str_or(o, "as", "?"));
+	vm_name_col(r->name, sizeof(r->name), o, "vm_name");
 	if (json_get(o, "reason"))
 		snprintf(r->state, sizeof(r->state), "%s(%s)", st, str_or(o, "reason", "?"));
 	else
@@ -250,8 +252,8 @@ static void row_text(char *out, size_t size, const struct top_row *r)
 	fmt_rate(sw, sizeof(sw), r->sw_rate, "%.0f");
 	fmt_dur(cpu, sizeof(cpu), r->cpu_ns);
 	fmt_time(first, sizeof(first), r->first_ns, 0);
-	snprintf(out, size, "%-8llu %-18s %4llu %-13s %6s %8s %9s %-10s",
-		 (unsigned long long)r->vm, r->as, (unsigned long long)r->gen, r->state, pct, sw,
+	snprintf(out, size, "%-8llu %-16s %-18s %4llu %-13s %6s %8s %9s %s",
+		 (unsigned long long)r->vm, r->name, r->as, (unsigned long long)r->gen, r->state, pct, sw,
 		 cpu, first);
 }
 
@@ -271,7 +273,7 @@ static void header_text(char *out, size_t size, const struct top *t)
 }
 
 static const char col_header[] =
-	"VM       AS                  GEN STATE           CPU%%    SW/S  CPU TIME FIRST SEEN";
+	"VM       NAME             AS                  GEN STATE           CPU%%    SW/S  CPU TIME FIRST SEEN";
 
 static void draw_text(const struct top *t)
 {
@@ -413,7 +415,7 @@ static void parse_top_args(struct top *t, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'V': t->vm = parse_vm(optarg); break;
+		case 'V': t->vm_arg = optarg; break;
 		case 'S': t->sort = sort_by_name(optarg); break;
 		case 'i': t->interval_ms = parse_count(optarg, "--interval", 3600000); break;
 		case 'n': t->iterations = parse_count(optarg, "--iterations", 1000000000); break;
@@ -434,6 +436,8 @@ int cmd_top(const char *socket, int argc, char **argv)
 	uint64_t due;
 
 	parse_top_args(&t, argc, argv);
+	if (t.vm_arg)
+		t.vm = resolve_vm(socket, t.vm_arg);
 	t.tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -4,7 +4,8 @@
 
 TEST_AGENT_PROTO := $(BUILD)/tests/agent/test_proto
 AF_INJECT        := $(BUILD)/tests/agent/af-inject
-TEST_PROGS += $(TEST_AGENT_PROTO) tests/agent/live_test.py tests/agent/valgrind_test.py
+TEST_PROGS += $(TEST_AGENT_PROTO) tests/agent/live_test.py tests/agent/valgrind_test.py \
+              tests/agent/vmname_test.py
 
 # the drivers are scripts; what they run must be built with them
 build-all: $(AF_INJECT)

@@ -35,12 +35,12 @@ def text_mode(agent):
     check(out.count("antfarm top - ") == 2, "two tables", out)
     check("\033" not in out, "no escape sequences when not a terminal", repr(out[:200]))
     rows = [l.split() for l in out.splitlines() if l.startswith(str(VM1))]
-    check(len(rows) == 4 and {r[1] for r in rows} == {"0x10000", "0x20000"},
+    check(len(rows) == 4 and {r[2] for r in rows} == {"0x10000", "0x20000"},
           "text rows of VM %d" % VM1, out)
     # the second table has rates: a number, not "-"
     last = [l.split() for l in out.split("antfarm top - ")[-1].splitlines()
             if l.startswith(str(VM1))]
-    check(all(re.fullmatch(r"[0-9.]+", r[4]) for r in last), "rates in the second table", out)
+    check(all(re.fullmatch(r"[0-9.]+", r[5]) for r in last), "rates in the second table", out)
     r = subprocess.run([CLI, "--socket", agent.sock, "top", "--sort", "nope"],
                        capture_output=True, text=True, timeout=10)
     check(r.returncode != 0 and "--sort" in r.stderr, "bad --sort refused", r.stderr)
@@ -70,12 +70,13 @@ class Tmux:
 
 
 def rows_of(screen):
-    """{(vm, as): (state, cpu%, sw/s)} from a captured screen."""
+    """{(vm, as): (state, cpu%, sw/s)} from a captured screen (columns
+    VM NAME AS GEN STATE CPU% SW/S ...)."""
     out = {}
     for l in screen.splitlines():
         f = l.split()
-        if len(f) >= 6 and f[0].isdigit():
-            out[(int(f[0]), f[1])] = (f[3], f[4], f[5])
+        if len(f) >= 7 and f[0].isdigit():
+            out[(int(f[0]), f[2])] = (f[4], f[5], f[6])
     return out
 
 
