@@ -80,8 +80,9 @@ $(BUILD)/%.o: %.c $(FLAGS_FILE) | $(BUILD)
 # The module files, in this order: each may use the variables of those
 # before it (lib/ first, then what the programs are made of, then their
 # tests and benchmarks).
-MODULES := lib bpf agent cli blk \
+MODULES := lib bpf agent cli blk dist \
 	   tests/lib tests/runner tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
+	   tests/cli tests/dist tests/http \
 	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/sched
 include $(MODULES:%=%/module.mk)
 

@@ -154,8 +154,9 @@ def test_agent():
         check(families(body, 6601) == families(sock_text, 6601),
               "agent: same metrics as the socket",
               set.symmetric_difference(families(body, 6601)[0], families(sock_text, 6601)[0]))
-        check(body.rstrip().endswith("# EOF") and 'antfarm_vm_live_processes{vm="6601"} 1'
-              in body, "agent: live VM in the scrape", body[-500:])
+        check(body.rstrip().endswith("# EOF") and
+              re.search(r'^antfarm_vm_live_processes\{vm="6601",vm_name="[^"]*"\} 1$', body, re.M),
+              "agent: live VM in the scrape", body[-500:])
         promtool(body, "agent", allow=[
             ("antfarm_bpf_run_time_ns_total", "named by the collector, which this change "
              "does not touch")])

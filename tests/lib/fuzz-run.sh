@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Short libFuzzer runs: fuzz-run.sh DIR TARGET... runs each DIR/TARGET for
 # $FUZZ_RUNS inputs (default 50000) from an empty corpus with a fixed seed.
-# Seeds in SRCDIR/corpus/ and a dictionary SRCDIR/TARGET.dict are used
-# when present (SRCDIR: $FUZZ_SRC).  Any crash, oracle trap or sanitizer
+# Seeds in SRCDIR/TARGET.corpus/ and a dictionary SRCDIR/TARGET.dict are
+# used when present (SRCDIR: $FUZZ_SRC).  Any crash, oracle trap or sanitizer
 # report fails; a target that is not built (clang without libFuzzer) skips.
 dir_bin=$1; shift
 RUNS=${FUZZ_RUNS:-50000}
@@ -21,7 +21,7 @@ for f in "$@"; do
 	dict=""
 	[ -n "${FUZZ_SRC:-}" ] && [ -f "$FUZZ_SRC/$f.dict" ] && dict="-dict=$FUZZ_SRC/$f.dict"
 	seeds=""
-	[ -n "${FUZZ_SRC:-}" ] && [ -d "$FUZZ_SRC/corpus" ] && seeds="$FUZZ_SRC/corpus"
+	[ -n "${FUZZ_SRC:-}" ] && [ -d "$FUZZ_SRC/$f.corpus" ] && seeds="$FUZZ_SRC/$f.corpus"
 	if ! "$dir_bin/$f" -runs="$RUNS" -max_len="${FUZZ_MAX_LEN:-4096}" -seed=1 $dict \
 		-artifact_prefix="$dir/" "$dir/$f" $seeds >"$dir/$f.log" 2>&1; then
 		echo "FAIL $f:"
