@@ -18,3 +18,17 @@ $(BUILD)/tests/agent/af-inject.o: CFLAGS += -Iagent
 $(AF_INJECT): $(BUILD)/tests/agent/af-inject.o $(BUILD)/agent/obs.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BPF)
+
+# The request reader (lib/json.c) under libFuzzer, with jansson as the
+# reference parser and a UTF-8/escape oracle (fuzz_json.c); FUZZ_CFLAGS
+# come from tests/blk/module.mk (a recipe reads them when it runs).
+JSON_FUZZ := $(BUILD)/tests/agent/fuzz_json
+$(JSON_FUZZ): tests/agent/fuzz_json.c tests/agent/fuzz_json_ref.c tests/agent/fuzz_json_ref.h \
+	      lib/json.c lib/json.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/agent/fuzz_json.c tests/agent/fuzz_json_ref.c lib/json.c \
+		-ljansson -o $@
+
+build-all: $(JSON_FUZZ)
+TEST_PROGS += tests/agent/fuzz-json.sh
