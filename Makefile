@@ -9,6 +9,7 @@
 #   make test       install missing packages, build, run the test suite
 #   make demo       agent + test guest on antfarm-blk, live process events
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make check-fresh  the README's commands in a fresh Debian 12 root (downloads)
 #   make vmlinux    regenerate vmlinux.h from the running kernel's BTF
 #   V=1             show the commands
 #   WERROR=1        warnings are errors (what make test and CI build with)
@@ -46,7 +47,7 @@ BINS       :=
 TEST_PROGS :=
 DEPS_FILES :=
 
-.PHONY: all test demo install clean deps vmlinux accuracy bench-blk bench-sched FORCE
+.PHONY: all test demo install clean deps check-fresh vmlinux accuracy bench-blk bench-sched FORCE
 all: build-all
 
 # A recipe that fails leaves no half-written target behind.
@@ -79,9 +80,9 @@ $(BUILD)/%.o: %.c $(FLAGS_FILE) | $(BUILD)
 # The module files, in this order: each may use the variables of those
 # before it (lib/ first, then what the programs are made of, then their
 # tests and benchmarks).
-MODULES := lib bpf agent cli blk \
+MODULES := lib bpf agent cli blk dist \
 	   tests/lib tests/runner tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
-	   tests/kvm tests/replay \
+	   tests/kvm tests/replay tests/cli tests/dist tests/http \
 	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/overhead bench/sched
 include $(MODULES:%=%/module.mk)
 
@@ -100,6 +101,11 @@ test: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory build-all
 	$(Q)sh mk/demo.sh
+
+# Not part of make test: it downloads a Debian system (mk/check-fresh.sh)
+check-fresh:
+	$(Q)sh mk/deps.sh check-fresh
+	$(Q)sh mk/check-fresh.sh
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h

@@ -17,6 +17,7 @@
 #include "lib/sock.h"
 #include "outq.h"
 #include "proto.h"
+#include "vmname.h"
 
 struct af_agent;
 
@@ -50,6 +51,7 @@ struct af_agent_opts {
 	uint64_t reply_timeout_ns;	/* a command reply must drain within this */
 	const char **hint_paths;
 	int nhints;
+	const char *metrics_listen;	/* ADDR:PORT, or NULL */
 };
 
 struct af_agent {
@@ -70,6 +72,9 @@ struct af_agent {
 	struct af_recorder *rec;	/* --record */
 	struct af_watch roots_w;	/* roots.c: polling unshadowed roots */
 	int roots_armed;
+	struct vmnames *names;		/* VM names by VMM pid */
+	struct httpd *httpd;		/* --metrics-listen */
+	struct af_watch httpd_w;
 	/* counters for stats and metrics */
 	uint64_t events[AF_EV_MAX];	/* by enum af_ev_type (0: unknown) */
 	uint64_t clients_total, bad_requests, sub_dropped, client_timeouts;
@@ -92,6 +97,7 @@ void server_reap(struct af_agent *a);
 
 /* commands.c: replies to ps, vms, stats, metrics */
 void cmd_reply(struct af_agent *a, const struct af_request *req, struct sbuf *out);
+int metrics_write(void *agent, FILE *f);	/* an httpd_render_fn */
 
 /* roots.c: re-reading root pages that KVM does not shadow */
 int roots_open(struct af_agent *a);

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agent.h"
+#include "../lib/httpd.h"
 
 struct ps_ctx {
+	struct af_agent *a;
 	struct sbuf *out;
 	uint32_t vm;
 	unsigned count;
@@ -21,6 +23,17 @@ static void kv_u64(struct sbuf *b, const char *k, uint64_t v)
 	sb_u64(b, v);
 }
 
+/* ,"key":"name" when the VM has a name */
+static void vm_name_field(struct sbuf *b, struct af_agent *a, const char *key, uint32_t pid)
+{
+	const char *name = vmname(a->names, pid);
+
+	if (name[0]) {
+		sb_printf(b, ",\"%s\":", key);
+		sb_str(b, name);
+	}
+}
+
 static int ps_one(void *ctx, const struct af_proc_info *p)
 {
 	struct ps_ctx *x = ctx;
@@ -30,6 +43,7 @@ static int ps_one(void *ctx, const struct af_proc_info *p)
 		return 0;
 	sb_puts(b, "{\"vm\":");
 	sb_u64(b, p->vm_pid);
+	vm_name_field(b, x->a, "vm_name", p->vm_pid);
 	sb_puts(b, ",\"vm_key\":");
 	sb_hex(b, p->vm_key);
 	sb_puts(b, ",\"as\":");
@@ -61,6 +75,7 @@ static int vm_one(void *ctx, const struct af_vm_info *v)
 
 	sb_puts(b, "{\"vm\":");
 	sb_u64(b, v->vm_pid);
+	vm_name_field(b, x->a, "name", v->vm_pid);
 	sb_puts(b, ",\"vm_key\":");
 	sb_hex(b, v->vm_key);
 	kv_u64(b, "vcpus", v->nvcpus);
@@ -75,7 +90,7 @@ static int vm_one(void *ctx, const struct af_vm_info *v)
 
 static void reply_ps(struct af_agent *a, const struct af_request *req, struct sbuf *out)
 {
-	struct ps_ctx x = { .out = out, .vm = req->vm };
+	struct ps_ctx x = { .a = a, .out = out, .vm = req->vm };
 
 	af_collector_foreach_proc(a->col, ps_one, &x);
 	sb_printf(out, "{\"end\":\"ps\",\"count\":%u}\n", x.count);
@@ -83,7 +98,7 @@ static void reply_ps(struct af_agent *a, const struct af_request *req, struct sb
 
 static void reply_vms(struct af_agent *a, struct sbuf *out)
 {
-	struct ps_ctx x = { .out = out };
+	struct ps_ctx x = { .a = a, .out = out };
 	enum af_host_kind k = af_collector_host(a->col);
 
 	af_collector_foreach_vm(a->col, vm_one, &x);
@@ -131,20 +146,43 @@ static void reply_stats(struct af_agent *a, struct sbuf *out)
 	sb_puts(out, "}\n{\"end\":\"stats\"}\n");
 }
 
+struct metric_ctx {
+	struct af_agent *a;
+	FILE *f;
+};
+
+/* {vm="PID",vm_name="NAME"} */
+static void vm_labels(struct metric_ctx *m, uint32_t pid)
+{
+	fprintf(m->f, "{vm=\"%u\",vm_name=\"", pid);
+	prom_label(m->f, vmname(m->a->names, pid));
+	fputs("\"}", m->f);
+}
+
 static int metric_vm_live(void *ctx, const struct af_vm_info *v)
 {
-	fprintf(ctx, "antfarm_vm_live_processes{vm=\"%u\"} %u\n", v->vm_pid, v->live_procs);
+	struct metric_ctx *m = ctx;
+
+	fputs("antfarm_vm_live_processes", m->f);
+	vm_labels(m, v->vm_pid);
+	fprintf(m->f, " %u\n", v->live_procs);
 	return 0;
 }
 
 static int metric_vm_fidelity(void *ctx, const struct af_vm_info *v)
 {
-	fprintf(ctx, "antfarm_vm_fidelity{vm=\"%u\"} %u\n", v->vm_pid, v->fidelity);
+	struct metric_ctx *m = ctx;
+
+	fputs("antfarm_vm_fidelity", m->f);
+	vm_labels(m, v->vm_pid);
+	fprintf(m->f, " %u\n", v->fidelity);
 	return 0;
 }
 
 static void metrics_agent(struct af_agent *a, FILE *f)
 {
+	struct metric_ctx m = { .a = a, .f = f };
+
 	fprintf(f, "# HELP antfarm_events_total Ring-buffer records received by the agent, by type.\n"
 		   "# TYPE antfarm_events_total counter\n");
 	for (unsigned t = 1; t < AF_EV_MAX; t++)
@@ -164,10 +202,22 @@ static void metrics_agent(struct af_agent *a, FILE *f)
 		(unsigned long long)a->bad_requests);
 	fprintf(f, "# HELP antfarm_vm_live_processes Live guest processes per VM (VMM pid).\n"
 		   "# TYPE antfarm_vm_live_processes gauge\n");
-	af_collector_foreach_vm(a->col, metric_vm_live, f);
+	af_collector_foreach_vm(a->col, metric_vm_live, &m);
 	fprintf(f, "# HELP antfarm_vm_fidelity CR3 visibility per VM: 0 none, 1 sampled at exits, 2 every load.\n"
 		   "# TYPE antfarm_vm_fidelity gauge\n");
-	af_collector_foreach_vm(a->col, metric_vm_fidelity, f);
+	af_collector_foreach_vm(a->col, metric_vm_fidelity, &m);
+}
+
+/* The Prometheus text, for {"cmd":"metrics"} and GET /metrics alike. */
+int metrics_write(void *agent, FILE *f)
+{
+	struct af_agent *a = agent;
+
+	metrics_agent(a, f);
+	hints_metrics(a, f);
+	af_collector_metrics(a->col, f);
+	fputs("# EOF\n", f);
+	return ferror(f) ? -1 : 0;
 }
 
 static void reply_metrics(struct af_agent *a, struct sbuf *out)
@@ -180,10 +230,7 @@ static void reply_metrics(struct af_agent *a, struct sbuf *out)
 		out->failed = 1;
 		return;
 	}
-	metrics_agent(a, f);
-	hints_metrics(a, f);
-	af_collector_metrics(a->col, f);
-	fputs("# EOF\n", f);
+	metrics_write(a, f);
 	if (fclose(f))
 		out->failed = 1;
 	else

@@ -17,12 +17,13 @@
 #include "antfarm_proto.h"
 #include "lib/num.h"
 #include "record.h"
+#include "lib/httpd.h"
 
 #define MAX_HINTS 16
 
 enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB,
        OPT_REPLYTO, OPT_SMODE, OPT_SGROUP, OPT_RECORD, OPT_REPLAY, OPT_NOATTACH, OPT_PROGS,
-       OPT_BPFSTATS, OPT_FIDELITY };
+       OPT_BPFSTATS, OPT_FIDELITY, OPT_METRICS };
 
 static const char usage_text[] =
 "NAME\n"
@@ -35,6 +36,7 @@ static const char usage_text[] =
 "                  [--request-timeout SEC] [--reply-timeout SEC]\n"
 "                  [--ringbuf-mib N] [--no-switch] [--record FILE] [--no-attach]\n"
 "                  [--programs LIST] [--bpf-stats] [--fidelity full|lifecycle]\n"
+"                  [--metrics-listen ADDR:PORT]\n"
 "    antfarm-agent --replay FILE [-v]\n"
 "\n"
 "DESCRIPTION\n"
@@ -95,6 +97,10 @@ static const char usage_text[] =
 "                          machine, print the events on stdout and compare\n"
 "                          them with those recorded; exit 0 if identical,\n"
 "                          1 if not, 2 on bad input\n"
+"    --metrics-listen ADDR:PORT\n"
+"                          also serve the metrics (antfarm stats) over HTTP:\n"
+"                          GET /metrics on ADDR:PORT, e.g. 127.0.0.1:9477\n"
+"                          or [::1]:9477 (default: off)\n"
 "    -h, --help            this text\n"
 "\n"
 "SIGNALS\n"
@@ -176,6 +182,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "bpf-stats", no_argument, NULL, OPT_BPFSTATS },
 		{ "fidelity", required_argument, NULL, OPT_FIDELITY },
 		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ 0 }
 	};
 	uint64_t v;
@@ -231,6 +238,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 			col_opts.lifecycle = !strcmp(optarg, "lifecycle");
 			break;
 		case OPT_REPLAY: replay_path = optarg; break;
+		case OPT_METRICS: o->metrics_listen = optarg; break;
 		case OPT_RB:
 			if (parse_opt_u64("--ringbuf-mib", optarg, 1, 1024, &v))
 				return -1;
@@ -299,6 +307,29 @@ static void timer_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
 	ring_ready(a, &a->ring_w, 0);
 }
 
+static void httpd_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
+{
+	httpd_service(a->httpd);
+}
+
+/* --metrics-listen: the HTTP server's epoll set is one more fd in ours */
+static int open_metrics(struct af_agent *a, char *err, size_t errlen)
+{
+	if (!a->o.metrics_listen)
+		return 0;
+	a->httpd = httpd_open(a->o.metrics_listen, metrics_write, a, err, errlen);
+	if (!a->httpd)
+		return -1;
+	a->httpd_w.fn = httpd_ready;
+	a->httpd_w.fd = httpd_fd(a->httpd);
+	if (af_watch_add(a, &a->httpd_w, EPOLLIN)) {
+		snprintf(err, errlen, "metrics server: %s", strerror(errno));
+		return -1;
+	}
+	log_info("metrics on http://%s/metrics", httpd_addr(a->httpd));
+	return 0;
+}
+
 static void signal_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
 {
 	struct signalfd_siginfo si;
@@ -355,6 +386,8 @@ static void cleanup(struct af_agent *a)
 	server_close(a);
 	hints_close(a);
 	roots_close(a);
+	httpd_close(a->httpd);
+	vmnames_free(a->names);
 	if (a->signal_w.fd >= 0)
 		close(a->signal_w.fd);
 	if (a->timer_w.fd >= 0)
@@ -391,6 +424,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.start_ns = af_now_ns();
+	/* ANTFARM_LIBVIRT_DIR: where libvirt's QEMU status files are (tests) */
+	a.names = vmnames_new(getenv("ANTFARM_LIBVIRT_DIR"));
+	if (!a.names) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto cleanup;
+	}
 	a.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a.epfd < 0) {
 		snprintf(err, sizeof(err), "epoll_create1: %s", strerror(errno));
@@ -405,7 +444,8 @@ int main(int argc, char **argv)
 	/* before daemon(): a relative path names the caller's directory */
 	if (record_path && record_open(&a, record_path, err, sizeof(err)))
 		goto cleanup;
-	if (open_fds(&a, err, sizeof(err)) || server_open(&a, err, sizeof(err)))
+	if (open_fds(&a, err, sizeof(err)) || server_open(&a, err, sizeof(err)) ||
+	    open_metrics(&a, err, sizeof(err)))
 		goto cleanup;
 	if (!foreground) {
 		if (daemon(0, 0)) {

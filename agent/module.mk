@@ -4,7 +4,7 @@
 
 AGENT_LIB_OBJS := $(addprefix $(BUILD)/agent/,proto.o outq.o) $(LIB_OBJS)
 AGENT_OBJS     := $(addprefix $(BUILD)/agent/,main.o loop.o server.o commands.o hints.o \
-                    record.o replay.o obs.o roots.o) \
+                    record.o replay.o obs.o roots.o vmname.o) \
                   $(AGENT_LIB_OBJS)
 
 BINS += $(BUILD)/antfarm-agent

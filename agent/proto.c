@@ -177,6 +177,11 @@ static void as_fields(struct sbuf *b, const char *as_key, uint64_t as,
 
 void af_event_json(struct sbuf *b, const struct af_event *ev)
 {
+	af_event_json_name(b, ev, NULL);
+}
+
+void af_event_json_name(struct sbuf *b, const struct af_event *ev, const char *vm_name)
+{
 	const char *name = af_ev_name(ev->type);
 
 	sb_puts(b, "{\"event\":");
@@ -189,6 +194,10 @@ void af_event_json(struct sbuf *b, const struct af_event *ev)
 	}
 	key(b, "ts_ns"); sb_u64(b, ev->ts_ns);
 	key(b, "vm"); sb_u64(b, ev->vm_pid);
+	if (vm_name && vm_name[0]) {
+		key(b, "vm_name");
+		sb_str(b, vm_name);
+	}
 	key(b, "vm_key"); sb_hex(b, ev->vm_key);
 	if (ev->vcpu != AF_VCPU_NONE) {
 		key(b, "vcpu");

@@ -43,6 +43,8 @@ const char *af_cmd_name(enum af_cmd cmd);
 
 /* Append one event as a JSON line (with '\n'). */
 void af_event_json(struct sbuf *b, const struct af_event *ev);
+/* The same with "vm_name" after "vm" (left out when vm_name is empty). */
+void af_event_json_name(struct sbuf *b, const struct af_event *ev, const char *vm_name);
 /* Append {"error":"msg"}\n. */
 void af_error_json(struct sbuf *b, const char *msg);
 

@@ -290,6 +290,8 @@ void server_event(struct af_agent *a, const struct af_event *ev)
 	int encoded = 0;
 
 	a->events[ev->type < AF_EV_MAX ? ev->type : 0]++;
+	if (ev->type == AF_EV_VM_NEW)	/* a new VM may have a reused pid */
+		vmname_forget(a->names, ev->vm_pid);
 	for (struct af_client *c = a->clients; c; c = c->next) {
 		if (c->state != CL_SUB || !(c->req.events & bit) ||
 		    (c->req.vm && c->req.vm != ev->vm_pid))
@@ -297,7 +299,7 @@ void server_event(struct af_agent *a, const struct af_event *ev)
 		/* encode once per record, and only if someone wants it */
 		if (!encoded) {
 			sb_reset(&a->ev_line);
-			af_event_json(&a->ev_line, ev);
+			af_event_json_name(&a->ev_line, ev, vmname(a->names, ev->vm_pid));
 			if (a->ev_line.failed)
 				return;
 			encoded = 1;

@@ -28,15 +28,17 @@
 #include "hdd.h"
 #include "report.h"
 #include "opts.h"
+#include "lib/httpd.h"
 
 
-enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL, EV_TICK };
+enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL, EV_TICK, EV_METRICS };
 
 struct mainloop {
 	struct vub_dev *d;
 	int ep, listen_fd, stats_fd, sig_fd, tick_fd;
 	struct sock_listener vhu_l, stats_l;	/* what we listen on and must clean up */
 	struct vub_hints hints;
+	struct httpd *httpd;		/* --metrics-listen */
 	bool quit;
 };
 
@@ -325,6 +327,29 @@ static void stats_serve(struct mainloop *m)
 	close(fd);
 }
 
+static int metrics_render(void *ctx, FILE *out)
+{
+	struct mainloop *m = ctx;
+
+	metrics_report(m->d, &m->hints, out);
+	return ferror(out) ? -1 : 0;
+}
+
+/* --metrics-listen: the HTTP server's own epoll set is one fd in ours */
+static int metrics_open(struct mainloop *m, const char *addr)
+{
+	char err[256] = "";
+
+	m->httpd = httpd_open(addr, metrics_render, m, err, sizeof(err));
+	if (!m->httpd) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	ep_add(m, httpd_fd(m->httpd), EV_METRICS);
+	log_info("metrics on http://%s/metrics", httpd_addr(m->httpd));
+	return 0;
+}
+
 static void tick(struct mainloop *m)
 {
 	uint64_t exp;
@@ -357,6 +382,7 @@ static void handle_event(struct mainloop *m, uint64_t data)
 		}
 		break;
 	case EV_TICK: tick(m); break;
+	case EV_METRICS: httpd_service(m->httpd); break;
 	}
 }
 
@@ -383,6 +409,8 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 		ep_add(m, m->hints.listen_fd, EV_HINT_LISTEN);
 	}
 	m->d->hints = &m->hints;
+	if (o->metrics && metrics_open(m, o->metrics) < 0)
+		return -1;
 	m->listen_fd = o->listen_fd >= 0 ? o->listen_fd :
 		       listen_unix(&m->vhu_l, o, o->socket, "vhost-user socket");
 	if (m->listen_fd < 0)
@@ -445,6 +473,7 @@ cleanup:
 		conn_close(&m);
 	dev_free(&d);
 	hints_close(&m.hints);
+	httpd_close(m.httpd);
 	/* only the files this process created: never what a failed start
 	 * found at the paths */
 	sock_listener_close(&m.vhu_l);

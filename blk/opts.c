@@ -20,7 +20,8 @@ static void usage(FILE *out)
 "    antfarm-blk --socket PATH --disk FILE [--num-queues N] [--direct] [--read-only]\n"
 "                [--queue-size N] [--stats-socket PATH] [--scheduler NAME] [--hints PATH]\n"
 "                [--socket-mode MODE] [--socket-group GROUP]\n"
-"                [--hint-wait-us N] [--oracle-ioprio] [--serial ID] [-v] [--help]\n"
+"                [--hint-wait-us N] [--oracle-ioprio] [--serial ID]\n"
+"                [--metrics-listen ADDR:PORT] [-v] [--help]\n"
 "    antfarm-blk --print-capabilities\n\n"
 "DESCRIPTION\n"
 "    Serves FILE (a regular file or block device) as a virtio-blk disk to one\n"
@@ -41,6 +42,9 @@ static void usage(FILE *out)
 "    --read-only            refuse writes (VIRTIO_BLK_F_RO)\n"
 "    --stats-socket PATH    each connection gets JSON lines: one per queue, the\n"
 "                           scheduler's, the hints', then the socket closes\n"
+"    --metrics-listen ADDR:PORT  serve the same counters as Prometheus text:\n"
+"                           GET /metrics on ADDR:PORT, e.g. 127.0.0.1:9478\n"
+"                           or [::1]:9478 (default: off)\n"
 "    --scheduler NAME       scheduling stage (default fifo; see below)\n"
 "    --hints PATH           SOCK_SEQPACKET socket for antfarm-agent's process hints\n"
 "    --socket-mode MODE     mode of the three sockets, octal (default 0660)\n"
@@ -112,7 +116,7 @@ int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_SOCKET = 256, OPT_FD, OPT_DISK, OPT_NQ, OPT_DIRECT, OPT_RO, OPT_QSIZE, OPT_STATS, OPT_SCHED,
 	       OPT_HINTS, OPT_HINT_WAIT, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD,
-	       OPT_POLL, OPT_SMODE, OPT_SGROUP };
+	       OPT_POLL, OPT_SMODE, OPT_SGROUP, OPT_METRICS };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -124,6 +128,7 @@ int parse_args(int argc, char **argv, struct opts *o)
 		{ "read-only", no_argument, NULL, OPT_RO },
 		{ "queue-size", required_argument, NULL, OPT_QSIZE },
 		{ "stats-socket", required_argument, NULL, OPT_STATS },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "scheduler", required_argument, NULL, OPT_SCHED },
 		{ "hints", required_argument, NULL, OPT_HINTS },
 		{ "hint-wait-us", required_argument, NULL, OPT_HINT_WAIT },
@@ -162,6 +167,7 @@ int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_DIRECT: o->direct = true; break;
 		case OPT_RO: o->ro = true; break;
 		case OPT_STATS: o->stats = optarg; break;
+		case OPT_METRICS: o->metrics = optarg; break;
 		case OPT_SCHED: o->sched = optarg; break;
 		case OPT_HINTS: o->hints = optarg; break;
 		case OPT_HINT_WAIT:

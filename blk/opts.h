@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 struct opts {
-	const char *socket, *disk, *stats, *hints, *sched, *serial;
+	const char *socket, *disk, *stats, *hints, *sched, *serial, *metrics;
 	mode_t socket_mode;		/* all three sockets; 0: 0660 */
 	gid_t socket_gid;		/* (gid_t)-1: the creator's */
 	int verbose;

@@ -13,18 +13,34 @@ unsigned stats_bucket(uint64_t ns)
 	return msb * 4 + sub - 4;	/* ns 4 -> 4 */
 }
 
+/* Bucket b holds [lo, lo + width). */
+static void bucket_range(unsigned b, uint64_t *lo, uint64_t *width)
+{
+	unsigned msb = (b + 4) / 4, sub = (b + 4) % 4;
+
+	if (b < 4) {
+		*lo = b;
+		*width = 1;
+		return;
+	}
+	*lo = (1ull << msb) | ((uint64_t)sub << (msb - 2));
+	*width = 1ull << (msb - 2);
+}
+
 uint64_t stats_bucket_ns(unsigned b)
 {
-	unsigned msb, sub;
 	uint64_t lo, width;
 
-	if (b < 4)
-		return b;
-	msb = (b + 4) / 4;
-	sub = (b + 4) % 4;
-	lo = (1ull << msb) | ((uint64_t)sub << (msb - 2));
-	width = 1ull << (msb - 2);
-	return lo + width / 2;
+	bucket_range(b, &lo, &width);
+	return b < 4 ? lo : lo + width / 2;
+}
+
+uint64_t stats_bucket_max_ns(unsigned b)
+{
+	uint64_t lo, width;
+
+	bucket_range(b, &lo, &width);
+	return lo + width - 1;
 }
 
 uint64_t stats_percentile(const uint64_t *hist, double p)

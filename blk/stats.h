@@ -26,6 +26,7 @@ struct vub_qstats {
 
 unsigned stats_bucket(uint64_t ns);
 uint64_t stats_bucket_ns(unsigned b);	/* representative value of bucket b */
+uint64_t stats_bucket_max_ns(unsigned b);	/* its highest value */
 /* p in [0,100]; from a snapshot of lat_hist */
 uint64_t stats_percentile(const uint64_t *hist, double p);
 /* One JSON object (no newline) for a queue. */

@@ -20,8 +20,10 @@
 #include "lib/log.h"
 #include "lib/num.h"
 #include "lib/sock.h"
+#include "cli.h"
 
-static const char usage_text[] =
+
+const char usage_text[] =
 "NAME\n"
 "    antfarm - show the processes of KVM guests, as inferred by antfarm-agent\n"
 "\n"
@@ -30,23 +32,36 @@ static const char usage_text[] =
 "    antfarm [--socket PATH] watch [--vm PID] [--events LIST] [--json]\n"
 "    antfarm [--socket PATH] vms [--json]\n"
 "    antfarm [--socket PATH] stats [--json]\n"
+"    antfarm [--socket PATH] top [--vm PID] [--sort KEY] [--interval MS] [-n N]\n"
 "\n"
 "COMMANDS\n"
-"    ps      guest processes (address spaces): VM (the VMM's pid), AS (page-table\n"
+"    ps      guest processes (address spaces): VM (the VMM's pid), NAME (the\n"
+"            VM's: QEMU -name, libvirt domain, else the VMM's comm), AS (page-table\n"
 "            root), GEN (generation: a reused root is a new process), STATE,\n"
 "            FIRST SEEN, CPU TIME, SWITCHES (into it), LAST VCPU\n"
 "    watch   follow events as they happen until interrupted; LIST is a comma-\n"
 "            separated subset of create,exit,switch,vm-exit,notify,vm-new\n"
 "            (default create,exit,vm-exit)\n"
-"    vms     VMs with their vCPUs, live processes and fidelity (full: every\n"
+"    vms     VMs with their names, vCPUs, live processes and fidelity (full: every\n"
 "            CR3 load is seen; sampled: CR3 seen at exits only; none)\n"
 "    stats   the agent's metrics in Prometheus text format (--json: a summary)\n"
+"    top     live view of the guest processes of every VM, refreshed every\n"
+"            interval: VM, AS, GEN, STATE, CPU% and switches per second over\n"
+"            the last interval, CPU TIME, FIRST SEEN; live processes and those\n"
+"            that exited in the interval.  Keys: c, s, f, v sort by CPU%,\n"
+"            switches/s, first seen (newest first), VM; q quits.  When\n"
+"            standard output is not a terminal: one text table per interval\n"
 "\n"
 "OPTIONS\n"
 "    -s, --socket PATH   the agent's socket (default " AF_DEFAULT_SOCKET ",\n"
 "                        or $ANTFARM_SOCKET)\n"
-"    --vm PID            only the VM whose VMM process is PID\n"
+"    --vm PID|NAME       only the VM whose VMM process is PID, or the VM named\n"
+"                        NAME (as antfarm vms shows it)\n"
+"    --events LIST       for watch: the events to follow (see above)\n"
 "    --json              print the agent's JSON lines unchanged\n"
+"    --sort KEY          for top: cpu (default), switches, first-seen, vm\n"
+"    --interval MS       for top: refresh every MS milliseconds (default 1000)\n"
+"    -n, --iterations N  for top: stop after N refreshes (default: at q or ^C)\n"
 "    -h, --help          this text\n"
 "\n"
 "EXAMPLES\n"
@@ -55,17 +70,19 @@ static const char usage_text[] =
 "    antfarm watch --events create,exit  # process creation and exit, live\n"
 "    antfarm watch --events switch --vm 4242 --json | head\n"
 "    antfarm vms                         # fidelity per VM\n"
-"    antfarm stats | grep dropped        # is anything being lost?\n";
+"    antfarm stats | grep dropped        # is anything being lost?\n"
+"    antfarm top                         # what runs in the guests, now\n"
+"    antfarm top -n 5 --sort switches > top.log\n";
 
 struct opts {
 	const char *socket;
+	const char *vm_arg;	/* --vm: a pid or a name */
 	unsigned long vm;
 	const char *events;
 	int json;
 };
 
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,7 +92,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int agent_connect(const char *path)
+int agent_connect(const char *path)
 {
 	int fd = sock_connect(path, SOCK_STREAM, 0);
 
@@ -91,7 +108,7 @@ static int agent_connect(const char *path)
 	    "sudo antfarm-agent", path, strerror(errno));
 }
 
-static void send_request(int fd, const char *line)
+void send_request(int fd, const char *line)
 {
 	size_t n = strlen(line), off = 0;
 
@@ -106,15 +123,8 @@ static void send_request(int fd, const char *line)
 	}
 }
 
-/* Line reader over the socket. */
-struct reader {
-	int fd;
-	char buf[1 << 16];
-	size_t start, end;
-};
-
 /* Returns a NUL-terminated line without '\n', or NULL at end of stream. */
-static char *read_line(struct reader *r)
+char *read_line(struct reader *r)
 {
 	for (;;) {
 		char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
@@ -143,7 +153,7 @@ static char *read_line(struct reader *r)
 }
 
 /* Parse a line; an {"error":...} line from the agent ends the program. */
-static void parse_line(const char *line, struct json_obj *o)
+void parse_line(const char *line, struct json_obj *o)
 {
 	char err[128];
 	const char *msg;
@@ -155,7 +165,7 @@ static void parse_line(const char *line, struct json_obj *o)
 }
 
 /* A CLOCK_MONOTONIC time as wall-clock HH:MM:SS(.mmm). */
-static void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis)
+void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis)
 {
 	struct timespec rt;
 	struct tm tm;
@@ -178,7 +188,7 @@ static void fmt_time(char *out, size_t size, uint64_t mono_ns, int millis)
 		snprintf(out, size, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void fmt_dur(char *out, size_t size, uint64_t ns)
+void fmt_dur(char *out, size_t size, uint64_t ns)
 {
 	if (ns < 1000000)
 		snprintf(out, size, "%.1fus", ns / 1e3);
@@ -188,7 +198,7 @@ static void fmt_dur(char *out, size_t size, uint64_t ns)
 		snprintf(out, size, "%.2fs", ns / 1e9);
 }
 
-static const char *str_or(const struct json_obj *o, const char *k, const char *def)
+const char *str_or(const struct json_obj *o, const char *k, const char *def)
 {
 	const char *s = json_get_str(o, k);
 
@@ -225,11 +235,25 @@ static unsigned read_rows(struct reader *r, const char *cmd, const struct opts *
 struct ps_row {
 	uint64_t vm, gen, first_ns, run_ns, switches, last_vcpu;
 	int has_vcpu;
-	char as[24], state[24];
+	char as[24], state[24], name[17];
 };
 
 static struct ps_row *ps_rows;
 static size_t ps_nrows, ps_cap;
+
+/* A VM name for a table column: at most size - 1 bytes, "-" when none,
+ * nothing that would move the terminal's cursor. */
+void vm_name_col(char *out, size_t size, const struct json_obj *o, const char *key)
+{
+	const char *s = str_or(o, key, "");
+	size_t n = 0;
+
+	for (; *s && n + 1 < size; s++)
+		out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	out[n] = 0;
+	if (!n)
+		snprintf(out, size, "-");
+}
 
 static void ps_keep(const struct json_obj *o)
 {
@@ -252,6 +276,7 @@ static void ps_keep(const struct json_obj *o)
 	p->has_vcpu = json_get(o, "last_vcpu") != NULL;
 	p->last_vcpu = json_get_u64(o, "last_vcpu", 0);
 	snprintf(p->as, sizeof(p->as), "%s", str_or(o, "as", "?"));
+	vm_name_col(p->name, sizeof(p->name), o, "vm_name");
 	if (json_get(o, "reason"))
 		snprintf(p->state, sizeof(p->state), "%s(%s)", st, str_or(o, "reason", "?"));
 	else
@@ -277,8 +302,8 @@ static void ps_print(const struct ps_row *p)
 	fmt_dur(cpu, sizeof(cpu), p->run_ns);
 	if (p->has_vcpu)
 		snprintf(vcpu, sizeof(vcpu), "%llu", (unsigned long long)p->last_vcpu);
-	printf("%-8llu %-18s %4llu %-13s %-10s %9s %9llu %9s\n", (unsigned long long)p->vm,
-	       p->as, (unsigned long long)p->gen, p->state, first, cpu,
+	printf("%-8llu %-16s %-18s %4llu %-13s %-10s %9s %9llu %9s\n", (unsigned long long)p->vm,
+	       p->name, p->as, (unsigned long long)p->gen, p->state, first, cpu,
 	       (unsigned long long)p->switches, vcpu);
 }
 
@@ -298,8 +323,8 @@ static int cmd_ps(int fd, const struct opts *op)
 	read_rows(r, "ps", op, ps_keep, &end);
 	if (!op->json) {
 		qsort(ps_rows, ps_nrows, sizeof(*ps_rows), ps_cmp);
-		printf("%-8s %-18s %4s %-13s %-10s %9s %9s %9s\n", "VM", "AS", "GEN", "STATE",
-		       "FIRST SEEN", "CPU TIME", "SWITCHES", "LAST VCPU");
+		printf("%-8s %-16s %-18s %4s %-13s %-10s %9s %9s %9s\n", "VM", "NAME", "AS", "GEN",
+		       "STATE", "FIRST SEEN", "CPU TIME", "SWITCHES", "LAST VCPU");
 		for (size_t i = 0; i < ps_nrows; i++)
 			ps_print(&ps_rows[i]);
 	}
@@ -311,11 +336,12 @@ static int cmd_ps(int fd, const struct opts *op)
 
 static void vm_row(const struct json_obj *o)
 {
-	char first[16];
+	char first[16], name[33];
 
 	fmt_time(first, sizeof(first), json_get_u64(o, "first_ns", 0), 0);
-	printf("%-8llu %-18s %5llu %6llu %-9s %s\n",
-	       (unsigned long long)json_get_u64(o, "vm", 0), str_or(o, "vm_key", "?"),
+	vm_name_col(name, sizeof(name), o, "name");
+	printf("%-8llu %-24s %-18s %5llu %6llu %-9s %s\n",
+	       (unsigned long long)json_get_u64(o, "vm", 0), name, str_or(o, "vm_key", "?"),
 	       (unsigned long long)json_get_u64(o, "vcpus", 0),
 	       (unsigned long long)json_get_u64(o, "live", 0), str_or(o, "fidelity", "?"), first);
 }
@@ -328,7 +354,7 @@ static int cmd_vms(int fd, const struct opts *op)
 	send_request(fd, "{\"" AF_KEY_CMD "\":\"" AF_CMD_NAME_VMS "\"}\n");
 	r->fd = fd;
 	if (!op->json)
-		printf("%-8s %-18s %5s %6s %-9s %s\n", "VM", "KVM", "VCPUS", "LIVE",
+		printf("%-8s %-24s %-18s %5s %6s %-9s %s\n", "VM", "NAME", "KVM", "VCPUS", "LIVE",
 		       "FIDELITY", "FIRST SEEN");
 	read_rows(r, "vms", op, vm_row, &end);
 	if (!op->json) {
@@ -375,7 +401,7 @@ done:
 static void watch_line(const struct json_obj *o)
 {
 	const char *ev = str_or(o, "event", "?");
-	char t[20], cpu[16];
+	char t[20], cpu[16], name[17];
 
 	if (!strcmp(ev, AF_EV_NAME_LOST)) {
 		printf("%-12s %-8s lost     %llu events (this client read too slowly)\n", "", "",
@@ -383,7 +409,8 @@ static void watch_line(const struct json_obj *o)
 		return;
 	}
 	fmt_time(t, sizeof(t), json_get_u64(o, "ts_ns", 0), 1);
-	printf("%-12s %-8llu %-8s", t, (unsigned long long)json_get_u64(o, "vm", 0), ev);
+	vm_name_col(name, sizeof(name), o, "vm_name");
+	printf("%-12s %-8llu %-16s %-8s", t, (unsigned long long)json_get_u64(o, "vm", 0), name, ev);
 	if (!strcmp(ev, "switch")) {
 		printf(" %s:%llu -> %s:%llu", str_or(o, "from", "?"),
 		       (unsigned long long)json_get_u64(o, "from_gen", 0), str_or(o, "to", "?"),
@@ -452,6 +479,51 @@ static int cmd_watch(int fd, const struct opts *op)
 	die("the agent closed the connection");
 }
 
+/* --vm's argument: a pid, or a VM name that the agent knows (antfarm vms);
+ * a name that several VMs have is refused. */
+unsigned long resolve_vm(const char *socket, const char *s)
+{
+	struct reader *r;
+	unsigned long vm = 0, pid;
+	unsigned matches = 0;
+	char *line;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		uint64_t v;
+
+		if (parse_u64(s, 1, UINT32_MAX, &v))
+			die("--vm: '%s' is not a process id", s);
+		return v;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		die("out of memory");
+	r->fd = agent_connect(socket);
+	send_request(r->fd, "{\"cmd\":\"vms\"}\n");
+	while ((line = read_line(r))) {
+		struct json_obj o;
+		int end;
+
+		parse_line(line, &o);
+		end = json_get_str(&o, "end") != NULL;
+		pid = json_get_u64(&o, "vm", 0);
+		if (!end && !strcmp(str_or(&o, "name", ""), s) && pid != vm) {
+			vm = pid;
+			matches++;
+		}
+		json_obj_free(&o);
+		if (end)
+			break;
+	}
+	close(r->fd);
+	free(r);
+	if (matches > 1)
+		die("--vm: several VMs are named '%s'; give the pid (antfarm vms lists them)", s);
+	if (!matches)
+		die("--vm: no VM named '%s' (antfarm vms lists them)", s);
+	return vm;
+}
+
 static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_events)
 {
 	static const struct option longopts[] = {
@@ -461,16 +533,13 @@ static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_eve
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	uint64_t v;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'V':
-			if (parse_u64(optarg, 1, UINT32_MAX, &v))
-				die("--vm: '%s' is not a process id", optarg);
-			op->vm = v;
+			op->vm_arg = optarg;
 			break;
 		case 'e':
 			if (!allow_events)
@@ -514,17 +583,21 @@ int main(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		log_warnx("missing command (ps, watch, vms, stats); try 'antfarm --help'");
+		log_warnx("missing command (ps, watch, vms, stats, top); try 'antfarm --help'");
 		return 2;
 	}
 	cmd = argv[i];
+	if (!strcmp(cmd, "top"))
+		return cmd_top(op.socket, argc - i, argv + i);
 	if (strcmp(cmd, "ps") && strcmp(cmd, "watch") && strcmp(cmd, "vms") && strcmp(cmd, "stats")) {
-		log_warnx("unknown command '%s' (ps, watch, vms, stats); try 'antfarm --help'", cmd);
+		log_warnx("unknown command '%s' (ps, watch, vms, stats, top); try 'antfarm --help'", cmd);
 		return 2;
 	}
 	parse_sub_args(argc - i, argv + i, &op, !strcmp(cmd, "watch"));
-	if (op.vm && (!strcmp(cmd, "vms") || !strcmp(cmd, "stats")))
-		die("--vm is only for ps and watch");
+	if (op.vm_arg && (!strcmp(cmd, "vms") || !strcmp(cmd, "stats")))
+		die("--vm is only for ps, watch and top");
+	if (op.vm_arg)
+		op.vm = resolve_vm(op.socket, op.vm_arg);
 	fd = agent_connect(op.socket);
 	if (!strcmp(cmd, "ps"))
 		return cmd_ps(fd, &op);

@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ "$(id -u)" != 0 ]; then
-	echo "demo: antfarm-agent needs root (BPF); run: sudo make demo" >&2
+	echo "demo: antfarm-agent needs root (BPF); run as root: sh mk/setup demo" >&2
 	exit 1
 fi
 

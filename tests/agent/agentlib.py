@@ -28,6 +28,15 @@ def check(cond, name, detail=""):
     return cond
 
 
+def report(ok_message):
+    """The test's last line and exit status: the failures, or ok_message."""
+    if failures:
+        print("%d failed: %s" % (len(failures), ", ".join(failures)))
+        return 1
+    print(ok_message)
+    return 0
+
+
 def skip(reason):
     print(reason)
     sys.exit(77)
@@ -107,15 +116,7 @@ class Agent:
         s = self.connect()
         s.settimeout(timeout)
         s.sendall(line if isinstance(line, bytes) else line.encode() + b"\n")
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
         s.close()
         return data.decode(errors="replace").splitlines()
 
@@ -201,6 +202,32 @@ class Sub:
 
     def close(self):
         self.s.close()
+
+
+def recv_all(s):
+    """What the peer sends until it closes (or resets, or the socket's
+    timeout passes)."""
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def unix_json_lines(path, timeout=10):
+    """Connect to a Unix socket that talks first (antfarm-blk's stats
+    socket) and return its JSON lines once it closes."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    data = recv_all(s)
+    s.close()
+    return [json.loads(l) for l in data.decode().splitlines() if l.strip()]
 
 
 def raw_exchange(agent, data, shut_wr=False, timeout=5):

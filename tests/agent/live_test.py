@@ -6,6 +6,7 @@ shows them, bad requests are refused without harm, a slow subscriber loses
 (and is told) while others do not, hints reach a backend socket."""
 
 import json
+import re
 import os
 import shutil
 import socket
@@ -84,9 +85,10 @@ def test_events(agent):
           r.stdout.startswith("VM "), "antfarm vms", r.stdout)
     r = agent.cli("stats")
     m = r.stdout
+    # per-VM series carry vm_name too (the comm of whatever process has pid 5001)
     check(r.returncode == 0 and 'antfarm_events_total{type="create"} 4' in m and
-          'antfarm_vm_live_processes{vm="5001"} 2' in m and
-          'antfarm_vm_fidelity{vm="5001"} 2' in m and
+          re.search(r'^antfarm_vm_live_processes\{vm="5001",vm_name="[^"]*"\} 2$', m, re.M) and
+          re.search(r'^antfarm_vm_fidelity\{vm="5001",vm_name="[^"]*"\} 2$', m, re.M) and
           "antfarm_bpf_reserve_failures_total" in m, "antfarm stats", m[:3000])
 
     agent.inject("destroy:%s:5001" % K1)
@@ -146,9 +148,9 @@ def test_cli_watch(agent):
         p.wait()
     got = [(e["event"], e["vm"], e["as"]) for e in lines]
     check(got == [("create", 5010, "0x40000"), ("exit", 5010, "0x40000")], "antfarm watch", got)
-    words = [l.split()[1:4] for l in human]
-    check(words == [["5010", "create", "0x40000"], ["5010", "switch", "0x0:0"],
-                    ["5010", "exit", "0x40000"]] and "reason vm" in human[2],
+    words = [l.split()[1:5] for l in human]      # VM, NAME ("-": pid 5010 is no VMM), event
+    check(words == [["5010", "-", "create", "0x40000"], ["5010", "-", "switch", "0x0:0"],
+                    ["5010", "-", "exit", "0x40000"]] and "reason vm" in human[2],
           "antfarm watch (human)", human)
     r = subprocess.run([CLI, "--socket", agent.dir + "/nope.sock", "ps"],
                        capture_output=True, text=True)

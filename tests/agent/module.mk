@@ -4,7 +4,8 @@
 
 TEST_AGENT_PROTO := $(BUILD)/tests/agent/test_proto
 AF_INJECT        := $(BUILD)/tests/agent/af-inject
-TEST_PROGS += $(TEST_AGENT_PROTO) tests/agent/live_test.py tests/agent/valgrind_test.py
+TEST_PROGS += $(TEST_AGENT_PROTO) tests/agent/live_test.py tests/agent/valgrind_test.py \
+              tests/agent/vmname_test.py
 
 # the drivers are scripts; what they run must be built with them
 build-all: $(AF_INJECT)
@@ -17,3 +18,17 @@ $(BUILD)/tests/agent/af-inject.o: CFLAGS += -Iagent
 $(AF_INJECT): $(BUILD)/tests/agent/af-inject.o $(BUILD)/agent/obs.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BPF)
+
+# The request reader (lib/json.c) under libFuzzer, with jansson as the
+# reference parser and a UTF-8/escape oracle (fuzz_json.c); FUZZ_CFLAGS
+# come from tests/blk/module.mk (a recipe reads them when it runs).
+JSON_FUZZ := $(BUILD)/tests/agent/fuzz_json
+$(JSON_FUZZ): tests/agent/fuzz_json.c tests/agent/fuzz_json_ref.c tests/agent/fuzz_json_ref.h \
+	      lib/json.c lib/json.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/agent/fuzz_json.c tests/agent/fuzz_json_ref.c lib/json.c \
+		-ljansson -o $@
+
+build-all: $(JSON_FUZZ)
+TEST_PROGS += tests/agent/fuzz-json.sh
