@@ -12,3 +12,8 @@ $(BUILD)/bench/bpf/bench_bpf: $(BUILD)/bench/bpf/bench_bpf.o $(COLLECTOR_OBJS) $
 .PHONY: bench-bpf
 bench-bpf: $(BUILD)/bench/bpf/bench_bpf
 	$(Q)$(BUILD)/bench/bpf/bench_bpf $(BENCH_BPF_N)
+
+# the same under a running guest (KVM): make bench-bpf-live
+.PHONY: bench-bpf-live
+bench-bpf-live: $(BUILD)/antfarm-agent $(ASVMM) $(BUILD)/tests/guest/guest.elf
+	$(Q)python3 bench/bpf/live.py

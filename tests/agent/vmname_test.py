@@ -130,7 +130,7 @@ def main():
         skip("skip: %s missing" % QEMU)
     d = tempfile.mkdtemp(prefix="antfarm-vmname.")
     os.environ["ANTFARM_LIBVIRT_DIR"] = d
-    agent = Agent()
+    agent = Agent(attach=True)	# the live part: a real guest
     try:
         replayed(agent, d)
         live(agent)
