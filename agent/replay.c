@@ -293,6 +293,13 @@ int replay_main(const char *path, int verbose)
 		goto out;
 	}
 	fflush(stdout);
+	if (!rp.live.n) {
+		/* a converted trace: observations only */
+		fprintf(stderr, "replay: %llu observations, %zu events replayed; the recording "
+			"has no events to compare with\n", (unsigned long long)nobs, rp.replayed.n);
+		ret = 0;
+		goto out;
+	}
 	diff = compare(&rp.live, &rp.replayed);
 	fprintf(stderr, "replay: %llu observations, %zu events replayed, %zu recorded live: %s\n",
 		(unsigned long long)nobs, rp.replayed.n, rp.live.n,

@@ -2,4 +2,4 @@
 # replayed through the live BPF state machine on every host (test-corpus).
 # test-corpus needs the agent (built) and the asvmm comparison (tests/kvm).
 
-TEST_PROGS += tests/replay/test-corpus
+TEST_PROGS += tests/replay/test-corpus tests/replay/test-traces
