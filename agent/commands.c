@@ -125,7 +125,7 @@ static void reply_stats(struct af_agent *a, struct sbuf *out)
 	af_collector_foreach_vm(a->col, count_vm, vms);
 	sb_puts(out, "{\"host\":");
 	sb_str(out, af_host_kind_name(af_collector_host(a->col)));
-	sb_printf(out, ",\"uptime_s\":%llu",
+	sb_printf(out, ",\"abi\":%d,\"uptime_s\":%llu", AF_ABI_VERSION,
 		  (unsigned long long)((af_now_ns() - a->start_ns) / 1000000000ull));
 	if (af_collector_warning(a->col)[0]) {
 		sb_puts(out, ",\"warning\":");
