@@ -42,6 +42,29 @@ struct mainloop {
 	bool quit;
 };
 
+/*
+ * One writer per disk image, or any number of readers: a record lock on
+ * the whole file, a write lock unless --read-only.  It conflicts with the
+ * locks QEMU takes on its images, so QEMU or qemu-storage-daemon opening
+ * the image while we serve it is refused too (and the other way round).
+ * A process lock (F_SETLK), not an open-file-description one: io_uring
+ * holds the file after we exit until its ring is torn down, which would
+ * keep an OFD lock for a while after an exit or a kill -9.
+ */
+static int lock_disk(int fd, const struct opts *o)
+{
+	struct flock fl = { .l_type = o->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EACCES)
+		log_warnx("%s is in use by another process (it holds a lock on it); refusing "
+			  "to serve it %s", o->disk, o->ro ? "while it is written" : "twice");
+	else
+		log_warn("%s: lock", o->disk);
+	return -1;
+}
+
 static int open_disk(struct vub_dev *d, const struct opts *o)
 {
 	struct stat st;
@@ -54,6 +77,8 @@ static int open_disk(struct vub_dev *d, const struct opts *o)
 		log_warn("%s", o->disk);
 		return -1;
 	}
+	if (lock_disk(d->disk_fd, o) < 0)
+		return -1;
 	size = st.st_size;
 	d->blk_size = BLK_SECTOR;
 	d->phys_exp = 3;	/* 4 KiB physical blocks for files */
