@@ -266,7 +266,7 @@ static void test_outq(void)
 		return;
 	}
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	outq_init(&q, 10 * 19);
+	outq_init(&q, 10 * 19, NULL);
 	for (int i = 0; i < 15; i++)
 		dropped += outq_push_event(&q, line, 19) != 0;
 	CHECK(dropped == 5 && outq_len(&q) == 190 && q.lost == 5 && q.lost_total == 5,
@@ -283,7 +283,7 @@ static void test_outq(void)
 
 	/* a reader that stops: the socket fills, the queue caps, nothing blocks */
 	outq_free(&q);
-	outq_init(&q, 64 * 1024);
+	outq_init(&q, 64 * 1024, NULL);
 	unsigned pushed = 0, drops = 0;
 	for (int i = 0; i < 100000; i++) {
 		if (outq_push_event(&q, line, 19))
@@ -316,7 +316,7 @@ static void test_outq(void)
 	outq_free(&q);
 
 	/* a closed peer is an error, not a hang */
-	outq_init(&q, 1024);
+	outq_init(&q, 1024, NULL);
 	outq_push_event(&q, line, 19);
 	close(sv[1]);
 	CHECK(outq_flush(&q, sv[0]) == -EPIPE, "write to closed peer not EPIPE");
@@ -400,9 +400,38 @@ static void test_error_replies(void)
 	sb_free(&b);
 }
 
+/* The pool bounds what all queues hold together; replies still get in. */
+static void test_outq_pool(void)
+{
+	struct outq_pool pool = { .limit = 8192 };
+	struct outq a, b;
+	char ev[100];
+	int taken = 0;
+
+	memset(ev, 'e', sizeof(ev) - 1);
+	ev[sizeof(ev) - 1] = '\n';
+	outq_init(&a, 1 << 20, &pool);
+	outq_init(&b, 1 << 20, &pool);
+	for (int i = 0; i < 200; i++)
+		taken += outq_push_event(&a, ev, sizeof(ev)) == 0;
+	CHECK(taken == 81 && pool.used == 8192, "one queue took %d events, pool %zu", taken,
+	      pool.used);
+	CHECK(outq_push_event(&b, ev, sizeof(ev)) == -1 && b.lost == 1,
+	      "an event taken past the pool's limit");
+	CHECK(outq_push(&b, ev, sizeof(ev)) == 0 && pool.used == 12288,
+	      "a reply refused by the pool (used %zu)", pool.used);
+	outq_free(&a);
+	CHECK(pool.used == 4096, "pool after a queue went: %zu", pool.used);
+	CHECK(outq_push_event(&b, ev, sizeof(ev)) == 0 && b.lost == 0,
+	      "no room again after the pool was freed");
+	outq_free(&b);
+	CHECK(pool.used == 0, "pool leaks %zu bytes", pool.used);
+}
+
 int main(void)
 {
 	test_utf8();
+	test_outq_pool();
 	test_error_replies();
 	test_json_good();
 	test_json_bad();
