@@ -31,12 +31,29 @@
 #include "lib/httpd.h"
 
 
-enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL, EV_TICK, EV_METRICS };
+enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_STATS_OUT, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL,
+       EV_TICK, EV_METRICS };
+
+/* No peer may hold the control loop: a vhost-user message must arrive
+ * whole this soon after its first byte, a stats reader must take its
+ * report this soon. */
+#define MSG_DEADLINE_NS		1000000000ull
+#define STATS_DEADLINE_NS	2000000000ull
+#define STATS_PENDING		4	/* stats readers being written to at once */
+
+struct stats_out {
+	int fd;				/* -1: free */
+	char *buf;
+	size_t len, off;
+	uint64_t deadline_ns;
+};
 
 struct mainloop {
 	struct vub_dev *d;
 	int ep, listen_fd, stats_fd, sig_fd, tick_fd;
 	struct sock_listener vhu_l, stats_l;	/* what we listen on and must clean up */
+	struct vhost_user_rx rx;		/* the front-end's message under way */
+	struct stats_out stats_out[STATS_PENDING];
 	struct vub_hints hints;
 	struct httpd *httpd;		/* --metrics-listen */
 	bool quit;
@@ -262,12 +279,17 @@ static void dev_free(struct vub_dev *d)
 		close(d->disk_fd);
 }
 
-static void ep_add(struct mainloop *m, int fd, uint32_t type)
+static void ep_add_ev(struct mainloop *m, int fd, uint32_t type, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)type << 32 | (uint32_t)fd };
+	struct epoll_event ev = { .events = events, .data.u64 = (uint64_t)type << 32 | (uint32_t)fd };
 
 	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		log_warn("epoll_ctl add %d", fd);
+}
+
+static void ep_add(struct mainloop *m, int fd, uint32_t type)
+{
+	ep_add_ev(m, fd, type, EPOLLIN);
 }
 
 static void ep_del(struct mainloop *m, int fd)
@@ -278,15 +300,12 @@ static void ep_del(struct mainloop *m, int fd)
 static void conn_accept(struct mainloop *m)
 {
 	struct vub_dev *d = m->d;
-	struct timeval tv = { .tv_sec = 2 };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
-	/* a front-end that stops mid-message must not stall the control plane */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	d->peer_pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
 	d->conn = fd;
 	ep_del(m, m->listen_fd);
@@ -301,6 +320,7 @@ static void conn_close(struct mainloop *m)
 	ep_del(m, d->conn);
 	close(d->conn);
 	d->conn = -1;
+	vhost_user_rx_reset(&m->rx);
 	vub_conn_reset(d);
 	d->peer_pid = 0;
 	hints_reset(d->hints);	/* the next front-end is another VM */
@@ -309,47 +329,102 @@ static void conn_close(struct mainloop *m)
 	log_info("front-end disconnected; waiting for the next one");
 }
 
+/* What the socket has, a bounded number of messages at a time: a
+ * front-end that floods does not keep the loop from the other fds. */
 static void conn_input(struct mainloop *m)
 {
-	struct vhost_user_msg msg;
-	const char *why = NULL;
-	int rc = vhost_user_msg_recv(m->d->conn, &msg, &why);
+	for (int i = 0; i < 16; i++) {
+		const char *why = NULL;
+		int rc = vhost_user_rx_read(m->d->conn, &m->rx, af_now_ns(), &why);
 
-	if (rc < 0)
-		log_warnx("vhost-user receive: %s; closing the connection", why);
-	if (rc <= 0 || !vub_handle_msg(m->d, &msg))
-		conn_close(m);
+		if (rc == VUB_RX_MORE)
+			return;
+		if (rc == VUB_RX_ERR)
+			log_warnx("vhost-user receive: %s; closing the connection", why);
+		if (rc != VUB_RX_MSG || !vub_handle_msg(m->d, &m->rx.msg)) {
+			conn_close(m);
+			return;
+		}
+	}
 }
 
+static void stats_out_done(struct mainloop *m, struct stats_out *o)
+{
+	ep_del(m, o->fd);
+	close(o->fd);
+	free(o->buf);
+	*o = (struct stats_out){ .fd = -1 };
+}
+
+/* Writes what the reader takes; true when the report is out (or the
+ * reader went away). */
+static bool stats_send(struct stats_out *o)
+{
+	while (o->off < o->len) {
+		ssize_t n = send(o->fd, o->buf + o->off, o->len - o->off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 && errno != EAGAIN;
+		o->off += n;
+	}
+	return true;
+}
+
+/* The report is made at once; a reader that does not take it whole is
+ * written to from the loop, and dropped after STATS_DEADLINE_NS. */
 static void stats_serve(struct mainloop *m)
 {
-	struct vub_dev *d = m->d;
-	char *buf = NULL;
-	size_t len = 0, off = 0;
+	struct stats_out o = { .fd = accept4(m->stats_fd, NULL, NULL, SOCK_CLOEXEC) }, *slot = NULL;
 	FILE *out;
-	struct timeval tv = { .tv_sec = 1 };
-	int fd = accept4(m->stats_fd, NULL, NULL, SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (o.fd < 0)
 		return;
-	/* a reader that does not read must not stall the control plane */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	out = open_memstream(&buf, &len);
+	out = open_memstream(&o.buf, &o.len);
 	if (!out) {
-		close(fd);
+		close(o.fd);
 		return;
 	}
-	stats_report(d, &m->hints, out);
+	stats_report(m->d, &m->hints, out);
 	fclose(out);
-	while (off < len) {
-		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		off += n;
+	if (!stats_send(&o)) {
+		for (int i = 0; i < STATS_PENDING && !slot; i++)
+			if (m->stats_out[i].fd < 0)
+				slot = &m->stats_out[i];
+		if (!slot) {
+			slot = &m->stats_out[0];	/* the oldest reader gives way */
+			stats_out_done(m, slot);
+		}
+		o.deadline_ns = af_now_ns() + STATS_DEADLINE_NS;
+		*slot = o;
+		ep_add_ev(m, o.fd, EV_STATS_OUT, EPOLLOUT);
+		return;
 	}
-	free(buf);
-	close(fd);
+	close(o.fd);
+	free(o.buf);
+}
+
+static void stats_ready(struct mainloop *m, int fd)
+{
+	for (int i = 0; i < STATS_PENDING; i++)
+		if (m->stats_out[i].fd == fd && stats_send(&m->stats_out[i]))
+			stats_out_done(m, &m->stats_out[i]);
+}
+
+/* The 1 s tick enforces the deadlines. */
+static void deadlines(struct mainloop *m, uint64_t now)
+{
+	if (m->d->conn >= 0 && m->rx.first_ns && now - m->rx.first_ns > MSG_DEADLINE_NS) {
+		log_warnx("vhost-user receive: %zu bytes of a message in %llu ms and no more; "
+			  "closing the connection", m->rx.got,
+			  (unsigned long long)((now - m->rx.first_ns) / 1000000));
+		conn_close(m);
+	}
+	for (int i = 0; i < STATS_PENDING; i++)
+		if (m->stats_out[i].fd >= 0 && now > m->stats_out[i].deadline_ns)
+			stats_out_done(m, &m->stats_out[i]);
 }
 
 static int metrics_render(void *ctx, FILE *out)
@@ -381,6 +456,7 @@ static void tick(struct mainloop *m)
 
 	if (read(m->tick_fd, &exp, sizeof(exp)) == sizeof(exp))
 		stats_tick(m->d);
+	deadlines(m, af_now_ns());
 }
 
 static void handle_event(struct mainloop *m, uint64_t data)
@@ -392,6 +468,7 @@ static void handle_event(struct mainloop *m, uint64_t data)
 	case EV_LISTEN: conn_accept(m); break;
 	case EV_CONN: conn_input(m); break;
 	case EV_STATS: stats_serve(m); break;
+	case EV_STATS_OUT: stats_ready(m, fd); break;
 	case EV_HINT_LISTEN:
 		fd = hints_accept(&m->hints);
 		if (fd >= 0)
@@ -467,6 +544,8 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < VUB_HINT_CONNS; i++)
 		m.hints.conns[i] = -1;
+	for (int i = 0; i < STATS_PENDING; i++)
+		m.stats_out[i].fd = -1;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
@@ -496,6 +575,9 @@ int main(int argc, char **argv)
 cleanup:
 	if (d.conn >= 0)
 		conn_close(&m);
+	for (int i = 0; i < STATS_PENDING; i++)
+		if (m.stats_out[i].fd >= 0)
+			stats_out_done(&m, &m.stats_out[i]);
 	dev_free(&d);
 	hints_close(&m.hints);
 	httpd_close(m.httpd);
