@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -24,6 +25,7 @@
 #include "lib/num.h"
 #include "lib/sock.h"
 #include "dev.h"
+#include "fault.h"
 #include "hints.h"
 #include "hdd.h"
 #include "report.h"
@@ -32,7 +34,7 @@
 
 
 enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_STATS_OUT, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL,
-       EV_TICK, EV_METRICS };
+       EV_TICK, EV_METRICS, EV_FAULT };
 
 /* No peer may hold the control loop: a vhost-user message must arrive
  * whole this soon after its first byte, a stats reader must take its
@@ -277,6 +279,8 @@ static void dev_free(struct vub_dev *d)
 	free(d->w);
 	if (d->disk_fd >= 0)
 		close(d->disk_fd);
+	if (d->fault_efd >= 0)
+		close(d->fault_efd);
 }
 
 static void ep_add_ev(struct mainloop *m, int fd, uint32_t type, uint32_t events)
@@ -329,6 +333,43 @@ static void conn_close(struct mainloop *m)
 	log_info("front-end disconnected; waiting for the next one");
 }
 
+/* Handlers touch guest memory and the inflight region (ring indices at
+ * start, inflight recovery): a SIGBUS there fails the connection.  A
+ * handler cut short may have left a worker paused: resume them all. */
+static bool handle_guarded(struct mainloop *m)
+{
+	struct vub_dev *d = m->d;
+	struct vub_guard g;
+	bool ok;
+
+	vub_guard_push(&g);
+	if (sigsetjmp(g.env, 0) == 0) {
+		ok = vub_handle_msg(d, &m->rx.msg);
+		vub_guard_pop(&g);
+		return ok;
+	}
+	vub_guard_pop(&g);
+	log_warnx("%s: guest memory or the inflight region shrank under us (SIGBUS); "
+		  "closing the connection", vhost_user_req_name(m->rx.msg.hdr.request));
+	vhost_user_msg_close_fds(&m->rx.msg);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		worker_resume(&d->w[i]);
+	return false;
+}
+
+/* A worker took SIGBUS in the connection's memory. */
+static void fault_ready(struct mainloop *m)
+{
+	uint64_t n;
+
+	if (read(m->d->fault_efd, &n, sizeof(n)) != sizeof(n) || m->d->conn < 0 ||
+	    !__atomic_load_n(&m->d->mem_faulted, __ATOMIC_ACQUIRE))
+		return;
+	log_warnx("guest memory or the inflight region shrank under a worker (SIGBUS); "
+		  "closing the connection");
+	conn_close(m);
+}
+
 /* What the socket has, a bounded number of messages at a time: a
  * front-end that floods does not keep the loop from the other fds. */
 static void conn_input(struct mainloop *m)
@@ -341,7 +382,7 @@ static void conn_input(struct mainloop *m)
 			return;
 		if (rc == VUB_RX_ERR)
 			log_warnx("vhost-user receive: %s; closing the connection", why);
-		if (rc != VUB_RX_MSG || !vub_handle_msg(m->d, &m->rx.msg)) {
+		if (rc != VUB_RX_MSG || !handle_guarded(m)) {
 			conn_close(m);
 			return;
 		}
@@ -484,6 +525,7 @@ static void handle_event(struct mainloop *m, uint64_t data)
 		}
 		break;
 	case EV_TICK: tick(m); break;
+	case EV_FAULT: fault_ready(m); break;
 	case EV_METRICS: httpd_service(m->httpd); break;
 	}
 }
@@ -528,6 +570,7 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 		return -1;
 	ep_add(m, m->sig_fd, EV_SIGNAL);
 	ep_add(m, m->tick_fd, EV_TICK);
+	ep_add(m, m->d->fault_efd, EV_FAULT);
 	return 0;
 }
 
@@ -535,7 +578,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1, .hint_wait_us = 1000,
 			  .socket_gid = (gid_t)-1 };
-	struct vub_dev d = { .conn = -1, .disk_fd = -1 };
+	struct vub_dev d = { .conn = -1, .disk_fd = -1, .fault_efd = -1 };
 	struct mainloop m = { .d = &d, .ep = -1, .listen_fd = -1, .stats_fd = -1,
 			      .vhu_l = SOCK_LISTENER_INIT, .stats_l = SOCK_LISTENER_INIT,
 			      .hints = { .listen_fd = -1, .listener = SOCK_LISTENER_INIT } };
@@ -557,6 +600,12 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	test_knobs();
+	/* before the workers: they inherit the handler */
+	d.fault_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d.fault_efd < 0 || vub_fault_init() < 0) {
+		log_warn("fault handling");
+		goto cleanup;
+	}
 	if (open_disk(&d, &o) < 0 || setup_dev(&d, &o) < 0 || setup_loop(&m, &o) < 0)
 		goto cleanup;
 	log_info("listening on %s", o.listen_fd >= 0 ? "inherited fd" : m.vhu_l.path);
