@@ -101,17 +101,14 @@ done
 odd=$(printf '%s/q"uo\\te\377.img' "$dir")
 truncate -s 1M "$odd"
 start odd.log "$dir/o.sock" --disk "$odd" --stats-socket "$dir/o.st" || bad "odd path: $(cat "$dir/odd.log")"
-python3 - "$dir/o.st" "$odd" <<'PY' || bad "stats JSON of an odd disk path"
+python3 - "$dir/o.st" "$odd" "$(dirname "$0")/../agent" <<'PY' || bad "stats JSON of an odd disk path"
 import json, os, socket, sys
+sys.path.insert(0, sys.argv[3])
+from agentlib import recv_all
 s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
 s.connect(sys.argv[1])
-data = b""
-while True:
-    c = s.recv(65536)
-    if not c:
-        break
-    data += c
-text = data.decode("utf-8")            # strict: invalid UTF-8 raises
+text = recv_all(s).decode("utf-8")     # strict: invalid UTF-8 raises
 dev = [json.loads(l) for l in text.splitlines()][0]
 want = os.fsencode(sys.argv[2]).decode("utf-8", "replace")
 if dev.get("disk") != want:

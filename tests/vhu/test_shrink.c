@@ -49,6 +49,22 @@ static int one_read(struct vhu_dev *d)
 	return vhu_rw_sync(d, 0, VIRTIO_BLK_T_IN, 8, buf, sizeof(buf), 3000);
 }
 
+/* After a shrink that faulted: the back-end is alive and serves anew. */
+static void end_faulted(struct vhu_dev *d, struct vhu_backend *b, const char *name, int f0)
+{
+	vhu_dev_free(d);
+	CHECK(vhu_backend_alive(b), "%s: the back-end died", name);
+	test_still_serves(b, name);
+	result(name, f0, "connection closed, back-end serving");
+}
+
+/* After a shrink the seals refused. */
+static void end_sealed(struct vhu_dev *d, const char *name, int f0)
+{
+	vhu_dev_free(d);
+	result(name, f0, "sealed: shrink refused");
+}
+
 /* Guest memory shrunk under the back-end: the next request faults. */
 static void shrink_memory(const char *name, const char *mem_path)
 {
@@ -64,10 +80,7 @@ static void shrink_memory(const char *name, const char *mem_path)
 		CHECK(write(d.vq[0].kick_fd, &(uint64_t){ 1 }, 8) == 8, "%s: kick", name);
 		CHECK(closed(&d), "%s: connection not closed after the shrink", name);
 	}
-	vhu_dev_free(&d);
-	CHECK(vhu_backend_alive(&be), "%s: the back-end died", name);
-	test_still_serves(&be, name);
-	result(name, f0, "connection closed, back-end serving");
+	end_faulted(&d, &be, name, f0);
 }
 
 /* A memfd that allows sealing: the back-end seals it, the shrink fails. */
@@ -83,8 +96,7 @@ static void sealed_memory(void)
 		      "%s: shrink not refused (seals %d)", name, fcntl(d.mem_fd, F_GET_SEALS));
 		CHECK(one_read(&d) == VIRTIO_BLK_S_OK, "%s: I/O after the refused shrink", name);
 	}
-	vhu_dev_free(&d);
-	result(name, f0, "sealed: shrink refused");
+	end_sealed(&d, name, f0);
 }
 
 /* Its own inflight fd, shrunk: the next request faults writing it. */
@@ -100,10 +112,7 @@ static void shrink_inflight(void)
 		CHECK(ftruncate(d.inflight_fd, 0) == 0, "%s: ftruncate: %s", name, strerror(errno));
 		CHECK(one_read(&d) < 0 && closed(&d), "%s: connection not closed", name);
 	}
-	vhu_dev_free(&d);
-	CHECK(vhu_backend_alive(&be), "%s: the back-end died", name);
-	test_still_serves(&be, name);
-	result(name, f0, "connection closed, back-end serving");
+	end_faulted(&d, &be, name, f0);
 }
 
 /* The inflight memfd antfarm-blk made: sealed, the shrink fails. */
@@ -117,8 +126,7 @@ static void sealed_inflight(void)
 	if (CHECK(rc == 0 && d.inflight_fd >= 0, "%s: set-up: %s", name, strerror(-rc)))
 		CHECK(ftruncate(d.inflight_fd, 0) < 0 && errno == EPERM, "%s: shrink not refused",
 		      name);
-	vhu_dev_free(&d);
-	result(name, f0, "sealed: shrink refused");
+	end_sealed(&d, name, f0);
 }
 
 /* Memory shrunk while requests are in flight (completions held): the
@@ -144,11 +152,8 @@ static void shrink_in_flight(void)
 		CHECK(ftruncate(d.mem_fd, 0) == 0, "%s: ftruncate", name);
 		CHECK(closed(&d), "%s: connection not closed", name);
 	}
-	vhu_dev_free(&d);
-	CHECK(vhu_backend_alive(&hb), "%s: the back-end died", name);
-	test_still_serves(&hb, name);
+	end_faulted(&d, &hb, name, f0);
 	vhu_backend_stop(&hb);
-	result(name, f0, "connection closed, back-end serving");
 }
 
 /* A connection with guest memory in mem_path or a (sealable) memfd, and
