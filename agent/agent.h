@@ -47,6 +47,7 @@ struct af_agent_opts {
 	gid_t socket_gid;		/* (gid_t)-1: root's */
 	int max_clients;
 	size_t queue_limit;		/* bytes per subscriber */
+	size_t queue_total;		/* bytes of all queues together */
 	uint64_t request_timeout_ns;	/* a client must send its request within this */
 	uint64_t reply_timeout_ns;	/* a command reply must drain within this */
 	const char **hint_paths;
@@ -61,12 +62,15 @@ struct af_agent {
 	struct af_watch listen_w, signal_w, timer_w, ring_w;
 	int stop;
 	struct sock_listener listener;
+	int reserve_fd;			/* given up to accept (and refuse) a client at EMFILE */
+	int accept_paused;		/* out of fds: listen_w off until the next tick */
 	struct af_client *clients;
 	struct af_client *dead;		/* closed, freed after the epoll batch */
 	int nclients, nsubscribers, switch_subscribers;
 	int no_switch;			/* --no-switch: never produce switch records */
 	unsigned long next_client_id;
 	struct sbuf ev_line;		/* scratch: the current event's JSON */
+	struct outq_pool qpool;		/* every client's queue */
 	int polled;			/* records in the current poll */
 	struct af_hint_conn *hints;
 	struct af_recorder *rec;	/* --record */
@@ -77,7 +81,7 @@ struct af_agent {
 	struct af_watch httpd_w;
 	/* counters for stats and metrics */
 	uint64_t events[AF_EV_MAX];	/* by enum af_ev_type (0: unknown) */
-	uint64_t clients_total, bad_requests, sub_dropped, client_timeouts;
+	uint64_t clients_total, clients_refused, bad_requests, sub_dropped, client_timeouts;
 	uint64_t start_ns;
 };
 
@@ -89,6 +93,9 @@ int af_loop_run(struct af_agent *a);
 
 /* server.c: the listening socket and its clients */
 int server_open(struct af_agent *a, char *err, size_t errlen);
+/* Caps --max-clients to what the open-file limit leaves room for (call
+ * once every other fd is open). */
+void server_limit_clients(struct af_agent *a);
 void server_close(struct af_agent *a);
 void server_event(struct af_agent *a, const struct af_event *ev);
 void server_flush(struct af_agent *a);

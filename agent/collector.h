@@ -46,6 +46,8 @@ struct af_collector_opts {
 /* Called for every ring-buffer record; return non-zero to stop this poll. */
 typedef int (*af_event_cb)(void *ctx, const struct af_event *ev);
 
+/* ---- life cycle ---- */
+
 /* Probe, load, attach.  On failure returns -errno and writes a sentence
  * that tells the user what is missing and what to do into err. */
 int af_collector_open(struct af_collector **out, const struct af_collector_opts *o,
@@ -61,8 +63,25 @@ int af_collector_poll(struct af_collector *c, af_event_cb cb, void *ctx);
 /* Periodic work (idle-timeout exits etc.); call about once a second. */
 void af_collector_tick(struct af_collector *c, uint64_t now_ns);
 
+/* Switch records on/off while running (e.g. only while a subscriber wants them). */
+void af_collector_set_want_switch(struct af_collector *c, int on);
+
+/* ---- the host ---- */
+
 enum af_host_kind af_collector_host(const struct af_collector *c);
 const char *af_host_kind_name(enum af_host_kind k);
+
+/* A sentence about fidelity on this host, e.g. the ept=0 advice. */
+const char *af_collector_fidelity_note(const struct af_collector *c);
+
+/* A warning about this host (e.g. no /dev/kvm), or "" if none.  The
+ * collector also logs it at open. */
+const char *af_collector_warning(const struct af_collector *c);
+
+/* 1 if the program on tracepoint tp (e.g. "kvm_emulate_insn") is attached. */
+int af_collector_prog_attached(const struct af_collector *c, const char *tp);
+
+/* ---- the tables the BPF side keeps ---- */
 
 /* One live or recently exited process, read from the BPF maps. */
 struct af_proc_info {
@@ -98,17 +117,23 @@ struct af_vm_info {
 typedef int (*af_vm_cb)(void *ctx, const struct af_vm_info *v);
 int af_collector_foreach_vm(struct af_collector *c, af_vm_cb cb, void *ctx);
 
+/* ---- counters ---- */
+
 /* Prometheus text: reserve failures and bpf_stats run count/time per
  * program, events by type as the BPF side counted them. */
 void af_collector_metrics(struct af_collector *c, FILE *out);
 
-/* A sentence about fidelity on this host, e.g. the ept=0 advice. */
-const char *af_collector_fidelity_note(const struct af_collector *c);
+/* Counters summed over CPUs: reserve failures of program slot prog_id
+ * (enum af_prog_id) and events inferred of type (enum af_ev_type). */
+uint64_t af_collector_drops(struct af_collector *c, unsigned prog_id);
+uint64_t af_collector_events(struct af_collector *c, unsigned type);
+uint64_t af_collector_stat(struct af_collector *c, unsigned what);	/* enum af_stat */
 
-/* --- Added by the BPF side (tests, bench, runtime knobs) --- */
+/* bpf_stats of program prog (e.g. "af_replay"): 0 or -errno. */
+int af_collector_prog_stats(const struct af_collector *c, const char *prog,
+			    uint64_t *run_cnt, uint64_t *run_ns);
 
-/* Switch records on/off while running (e.g. only while a subscriber wants them). */
-void af_collector_set_want_switch(struct af_collector *c, int on);
+/* ---- observations: replay and record ---- */
 
 /* Run one observation through the "af_replay" program (BPF_PROG_TEST_RUN):
  * args as in antfarm_abi.h.  Returns the program's return value or -errno. */
@@ -138,22 +163,5 @@ struct af_collector_config {
 	int want_switch;
 };
 void af_collector_config(const struct af_collector *c, struct af_collector_config *out);
-
-/* 1 if the program on tracepoint tp (e.g. "kvm_emulate_insn") is attached. */
-int af_collector_prog_attached(const struct af_collector *c, const char *tp);
-
-/* Counters summed over CPUs: reserve failures of program slot prog_id
- * (enum af_prog_id) and events inferred of type (enum af_ev_type). */
-uint64_t af_collector_drops(struct af_collector *c, unsigned prog_id);
-uint64_t af_collector_events(struct af_collector *c, unsigned type);
-uint64_t af_collector_stat(struct af_collector *c, unsigned what);	/* enum af_stat */
-
-/* A warning about this host (e.g. no /dev/kvm), or "" if none.  The
- * collector also prints it to stderr at open. */
-const char *af_collector_warning(const struct af_collector *c);
-
-/* bpf_stats of program prog (e.g. "af_replay"): 0 or -errno. */
-int af_collector_prog_stats(const struct af_collector *c, const char *prog,
-			    uint64_t *run_cnt, uint64_t *run_ns);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * What kind of KVM host is this?  The answer decides which CR3 signal the
- * BPF side uses (kvm-hooks.md section 7): emulation (kvm_pvm), kvm_cr
+ * BPF side uses (docs/kvm-tracepoints.md): emulation (kvm_pvm), kvm_cr
  * (shadow paging), VMCB sampling at exits (AMD NPT) or cached-CR3
  * sampling at entries (Intel EPT).
  */

@@ -125,7 +125,7 @@ static void reply_stats(struct af_agent *a, struct sbuf *out)
 	af_collector_foreach_vm(a->col, count_vm, vms);
 	sb_puts(out, "{\"host\":");
 	sb_str(out, af_host_kind_name(af_collector_host(a->col)));
-	sb_printf(out, ",\"uptime_s\":%llu",
+	sb_printf(out, ",\"abi\":%d,\"uptime_s\":%llu", AF_ABI_VERSION,
 		  (unsigned long long)((af_now_ns() - a->start_ns) / 1000000000ull));
 	if (af_collector_warning(a->col)[0]) {
 		sb_puts(out, ",\"warning\":");
@@ -136,9 +136,12 @@ static void reply_stats(struct af_agent *a, struct sbuf *out)
 	kv_u64(out, "clients", a->nclients);
 	kv_u64(out, "subscribers", a->nsubscribers);
 	kv_u64(out, "clients_total", a->clients_total);
+	kv_u64(out, "clients_refused", a->clients_refused);
 	kv_u64(out, "bad_requests", a->bad_requests);
 	kv_u64(out, "client_timeouts", a->client_timeouts);
 	kv_u64(out, "subscriber_dropped", a->sub_dropped);
+	kv_u64(out, "queue_bytes", a->qpool.used);
+	kv_u64(out, "queue_limit_bytes", a->qpool.limit);
 	for (unsigned t = 1; t < AF_EV_MAX; t++)
 		if (af_ev_name(t))
 			sb_printf(out, ",\"events_%s\":%llu", af_ev_name(t),
@@ -193,6 +196,8 @@ static void metrics_agent(struct af_agent *a, FILE *f)
 		   "# TYPE antfarm_subscriber_dropped_events_total counter\n"
 		   "antfarm_subscriber_dropped_events_total %llu\n",
 		(unsigned long long)a->sub_dropped);
+	fprintf(f, "# HELP antfarm_queue_bytes Output buffers of all clients (limit: --queue-total-mib).\n"
+		   "# TYPE antfarm_queue_bytes gauge\nantfarm_queue_bytes %zu\n", a->qpool.used);
 	fprintf(f, "# HELP antfarm_subscribers Clients subscribed to events.\n"
 		   "# TYPE antfarm_subscribers gauge\nantfarm_subscribers %d\n", a->nsubscribers);
 	fprintf(f, "# HELP antfarm_clients Connected clients.\n"

@@ -23,7 +23,7 @@
 
 enum { OPT_HINTS = 256, OPT_IDLE, OPT_QUEUE, OPT_MAXCL, OPT_REQTO, OPT_NOSWITCH, OPT_RB,
        OPT_REPLYTO, OPT_SMODE, OPT_SGROUP, OPT_RECORD, OPT_REPLAY, OPT_NOATTACH, OPT_PROGS,
-       OPT_BPFSTATS, OPT_FIDELITY, OPT_METRICS };
+       OPT_BPFSTATS, OPT_FIDELITY, OPT_METRICS, OPT_QTOTAL };
 
 static const char usage_text[] =
 "NAME\n"
@@ -32,7 +32,8 @@ static const char usage_text[] =
 "SYNOPSIS\n"
 "    antfarm-agent [-d] [-v] [--socket PATH] [--socket-mode MODE]\n"
 "                  [--socket-group GROUP] [--blk-hints PATH]...\n"
-"                  [--idle-timeout SEC] [--queue-kib N] [--max-clients N]\n"
+"                  [--idle-timeout SEC] [--queue-kib N] [--queue-total-mib N]\n"
+"                  [--max-clients N]\n"
 "                  [--request-timeout SEC] [--reply-timeout SEC]\n"
 "                  [--ringbuf-mib N] [--no-switch] [--record FILE] [--no-attach]\n"
 "                  [--programs LIST] [--bpf-stats] [--fidelity full|lifecycle]\n"
@@ -65,6 +66,9 @@ static const char usage_text[] =
 "    --queue-kib N         per-subscriber output queue (default 4096 KiB);\n"
 "                          beyond it events are dropped and the subscriber\n"
 "                          gets {\"event\":\"lost\",\"count\":N}\n"
+"    --queue-total-mib N   all clients' queues together (default 64 MiB): past\n"
+"                          it events are dropped for every subscriber that has\n"
+"                          a backlog; command replies are never dropped\n"
 "    --max-clients N       connected clients at most (default 256)\n"
 "    --request-timeout SEC a client must send its request line within SEC\n"
 "                          seconds (default 5)\n"
@@ -171,6 +175,7 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 		{ "blk-hints", required_argument, NULL, OPT_HINTS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "queue-kib", required_argument, NULL, OPT_QUEUE },
+		{ "queue-total-mib", required_argument, NULL, OPT_QTOTAL },
 		{ "max-clients", required_argument, NULL, OPT_MAXCL },
 		{ "request-timeout", required_argument, NULL, OPT_REQTO },
 		{ "no-switch", no_argument, NULL, OPT_NOSWITCH },
@@ -211,6 +216,11 @@ static int parse_args(int argc, char **argv, struct af_agent_opts *o)
 			if (parse_opt_u64("--queue-kib", optarg, 1, 1 << 20, &v))
 				return -1;
 			o->queue_limit = v * 1024;
+			break;
+		case OPT_QTOTAL:
+			if (parse_opt_u64("--queue-total-mib", optarg, 1, 1 << 16, &v))
+				return -1;
+			o->queue_total = v << 20;
 			break;
 		case OPT_MAXCL:
 			if (parse_opt_u64("--max-clients", optarg, 1, 65536, &v))
@@ -401,9 +411,10 @@ int main(int argc, char **argv)
 {
 	struct af_agent a = {
 		.signal_w.fd = -1, .timer_w.fd = -1, .listen_w.fd = -1, .roots_w.fd = -1,
-		.listener = { .fd = -1, .lock_fd = -1 },
+		.listener = SOCK_LISTENER_INIT, .reserve_fd = -1,
 		.o = { .socket_path = AF_DEFAULT_SOCKET, .socket_gid = (gid_t)-1, .max_clients = 256,
-		       .queue_limit = 4096 * 1024, .request_timeout_ns = 5000000000ull,
+		       .queue_limit = 4096 * 1024, .queue_total = 64 << 20,
+		       .request_timeout_ns = 5000000000ull,
 		       .reply_timeout_ns = 30000000000ull },
 		.epfd = -1,
 	};
@@ -415,6 +426,7 @@ int main(int argc, char **argv)
 		return 2;
 	log_init("antfarm-agent", 0, verbose);
 	a.no_switch = no_switch;
+	a.qpool.limit = a.o.queue_total;
 	col_opts.verbose = verbose;
 	if (replay_path)
 		return replay_main(replay_path, verbose);
@@ -467,6 +479,7 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "timerfd: %s", strerror(errno));
 		goto cleanup;
 	}
+	server_limit_clients(&a);
 	log_info("listening on %s", a.listener.path);
 	ret = af_loop_run(&a) ? 1 : 0;
 cleanup:

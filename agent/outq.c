@@ -11,20 +11,32 @@
  * subscriber that once fell behind does not hold its peak. */
 #define OUTQ_KEEP (64 * 1024)
 
-void outq_init(struct outq *q, size_t limit)
+void outq_init(struct outq *q, size_t limit, struct outq_pool *pool)
 {
 	memset(q, 0, sizeof(*q));
 	q->limit = limit;
+	q->pool = pool;
+}
+
+/* The buffer changes from q->cap to cap bytes: the pool follows. */
+static void set_cap(struct outq *q, size_t cap)
+{
+	if (q->pool)
+		q->pool->used = q->pool->used - q->cap + cap;
+	q->cap = cap;
 }
 
 void outq_free(struct outq *q)
 {
 	free(q->buf);
 	q->buf = NULL;
-	q->head = q->tail = q->cap = 0;
+	q->head = q->tail = 0;
+	set_cap(q, 0);
 }
 
-static int reserve(struct outq *q, size_t n)
+/* Room for n more bytes; droppable data may not take the pool past its
+ * limit. */
+static int reserve(struct outq *q, size_t n, int droppable)
 {
 	size_t len = outq_len(q), cap;
 	char *p;
@@ -42,21 +54,28 @@ static int reserve(struct outq *q, size_t n)
 	cap = q->cap ? q->cap : 4096;
 	while (cap < len + n)
 		cap *= 2;
+	if (droppable && q->pool && q->pool->used - q->cap + cap > q->pool->limit)
+		return -1;
 	p = realloc(q->buf, cap);
 	if (!p)
 		return -1;
 	q->buf = p;
-	q->cap = cap;
+	set_cap(q, cap);
+	return 0;
+}
+
+static int push(struct outq *q, const char *data, size_t n, int droppable)
+{
+	if (reserve(q, n, droppable))
+		return -1;
+	memcpy(q->buf + q->tail, data, n);
+	q->tail += n;
 	return 0;
 }
 
 int outq_push(struct outq *q, const char *data, size_t n)
 {
-	if (reserve(q, n))
-		return -1;
-	memcpy(q->buf + q->tail, data, n);
-	q->tail += n;
-	return 0;
+	return push(q, data, n, 0);
 }
 
 int outq_adopt(struct outq *q, struct sbuf *b)
@@ -65,7 +84,7 @@ int outq_adopt(struct outq *q, struct sbuf *b)
 		return -1;
 	free(q->buf);
 	q->buf = b->p;
-	q->cap = b->cap;
+	set_cap(q, b->cap);
 	q->head = 0;
 	q->tail = b->len;
 	memset(b, 0, sizeof(*b));
@@ -87,7 +106,7 @@ static void push_lost(struct outq *q, size_t extra)
 	if (!q->lost)
 		return;
 	n = lost_line(q, line, sizeof(line));
-	if (outq_len(q) + n + extra > q->limit || outq_push(q, line, n))
+	if (outq_len(q) + n + extra > q->limit || push(q, line, n, 1))
 		return;
 	q->lost = 0;
 }
@@ -95,7 +114,7 @@ static void push_lost(struct outq *q, size_t extra)
 int outq_push_event(struct outq *q, const char *data, size_t n)
 {
 	push_lost(q, n);
-	if (q->lost || outq_len(q) + n > q->limit || outq_push(q, data, n)) {
+	if (q->lost || outq_len(q) + n > q->limit || push(q, data, n, 1)) {
 		q->lost++;
 		q->lost_total++;
 		return -1;
@@ -128,7 +147,7 @@ int outq_flush(struct outq *q, int fd)
 	if (!outq_len(q) && q->cap > OUTQ_KEEP) {
 		free(q->buf);
 		q->buf = NULL;
-		q->cap = 0;
+		set_cap(q, 0);
 	}
 	return err;
 }

@@ -159,18 +159,24 @@ static int parse_header(const char *line, struct af_collector_opts *o)
 	int r = -1;
 
 	if (strncmp(line, magic, sizeof(magic) - 1)) {
-		fprintf(stderr, "antfarm-agent: --replay: not a recording (no \"%s\" header)\n",
+		log_warnx("--replay: not a recording (no \"%s\" header)",
 			"#antfarm-recording 1");
 		return -1;
 	}
 	line += sizeof(magic) - 1;
 	if (json_parse_object(line, strlen(line), &h, err, sizeof(err))) {
-		fprintf(stderr, "antfarm-agent: --replay: bad header: %s\n", err);
+		log_warnx("--replay: bad header: %s", err);
+		goto done;
+	}
+	if (json_get_u64(&h, "abi", 0) != AF_ABI_VERSION) {
+		log_warnx("--replay: recorded with ABI version %llu, this agent has %d: "
+			  "replay it with the agent that recorded it",
+			  (unsigned long long)json_get_u64(&h, "abi", 0), AF_ABI_VERSION);
 		goto done;
 	}
 	o->force_host = host_kind(json_get_str(&h, "host"));
 	if (!o->force_host) {
-		fprintf(stderr, "antfarm-agent: --replay: unknown host kind in the header\n");
+		log_warnx("--replay: unknown host kind in the header");
 		goto done;
 	}
 	o->idle_timeout_ns = json_get_u64(&h, "idle_ns", 0);
@@ -187,7 +193,7 @@ static int feed(struct replay *rp, const uint64_t *obs, uint64_t *n)
 	int r = af_collector_replay(rp->col, obs);
 
 	if (r < 0) {
-		fprintf(stderr, "antfarm-agent: --replay: test run: %s\n", strerror(-r));
+		log_warnx("--replay: test run: %s", strerror(-r));
 		return -1;
 	}
 	if (++*n % POLL_EVERY == 0)
@@ -233,7 +239,7 @@ static int replay_lines(struct replay *rp, FILE *f, uint64_t *nobs, size_t *line
 		}
 		if (!strncmp(line, "#event ", 7)) {
 			if (normalize(line + 7, len - 7, &norm) || ev_add(&rp->live, norm.p, norm.len)) {
-				fprintf(stderr, "antfarm-agent: --replay: line %zu: bad event\n", *lineno);
+				log_warnx("--replay: line %zu: bad event", *lineno);
 				r = -1;
 			}
 			continue;
@@ -241,7 +247,7 @@ static int replay_lines(struct replay *rp, FILE *f, uint64_t *nobs, size_t *line
 		if (line[0] == '#' || (pr = af_obs_parse(line, next)) == 1)
 			continue;
 		if (pr < 0 || next[0] < AF_OBS_CR3 || next[0] > AF_OBS_KIND_MAX) {
-			fprintf(stderr, "antfarm-agent: --replay: line %zu: bad observation\n", *lineno);
+			log_warnx("--replay: line %zu: bad observation", *lineno);
 			r = -1;
 			break;
 		}
@@ -274,13 +280,13 @@ int replay_main(const char *path, int verbose)
 	FILE *f = fopen(path, "re");
 
 	if (!f) {
-		fprintf(stderr, "antfarm-agent: --replay %s: %s\n", path, strerror(errno));
+		log_warnx("--replay %s: %s", path, strerror(errno));
 		return 2;
 	}
 	if (getline(&line, &cap, f) <= 0 || parse_header(line, &o))
 		goto out;
 	if (af_collector_open(&rp.col, &o, err, sizeof(err)) < 0) {
-		fprintf(stderr, "antfarm-agent: %s\n", err);
+		log_warnx("%s", err);
 		goto out;
 	}
 	pin_one_cpu();
@@ -289,7 +295,7 @@ int replay_main(const char *path, int verbose)
 	while (af_collector_poll(rp.col, on_event, &rp) > 0)
 		;
 	if (rp.oom) {
-		fprintf(stderr, "antfarm-agent: --replay: out of memory\n");
+		log_warnx("--replay: out of memory");
 		goto out;
 	}
 	fflush(stdout);

@@ -5,11 +5,15 @@
  * gets its reply and is closed once the reply has drained.  All sockets
  * are non-blocking: a slow client costs only its own queue.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "agent.h"
@@ -247,7 +251,7 @@ static void client_new(struct af_agent *a, int fd)
 	c->id = ++a->next_client_id;
 	c->state = CL_REQ;
 	c->deadline_ns = af_now_ns() + a->o.request_timeout_ns;
-	outq_init(&c->q, a->o.queue_limit);
+	outq_init(&c->q, a->o.queue_limit, &a->qpool);
 	c->epoll_mask = EPOLLIN | EPOLLRDHUP;
 	if (af_watch_add(a, &c->w, c->epoll_mask)) {
 		log_warn("epoll_ctl(client)");
@@ -264,24 +268,102 @@ static void client_new(struct af_agent *a, int fd)
 	log_debug("client %lu: connected", c->id);
 }
 
-static void listen_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
+static void refuse(struct af_agent *a, int fd)
 {
 	static const char full[] = "{\"error\":\"too many clients\"}\n";
 
+	send(fd, full, sizeof(full) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+	a->clients_refused++;
+}
+
+/*
+ * Out of file descriptors: the connection stays in the backlog and the
+ * listening socket readable, so the loop would spin on accept().  The
+ * reserve fd makes room to accept it and tell the client.  accept() says
+ * EMFILE before it looks at the backlog, so the reserve also tells when
+ * nothing is waiting.  When even that fails, accepting pauses until the
+ * next tick.  Returns 1 after refusing a client, 0 when none waits, -1
+ * when paused.
+ */
+static int accept_no_fd(struct af_agent *a, struct af_watch *w)
+{
+	int fd = -1, err = errno;
+
+	if (err == EMFILE && a->reserve_fd >= 0) {
+		close(a->reserve_fd);
+		fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+		err = fd < 0 ? errno : 0;
+		if (fd >= 0)
+			refuse(a, fd);
+		a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (a->reserve_fd >= 0 && (fd >= 0 || err == EAGAIN))
+			return fd >= 0;
+		if (!err)
+			err = EMFILE;
+	}
+	errno = err;
+	log_warn("accept (not accepting for a second)");
+	if (af_watch_mod(a, w, 0) == 0)
+		a->accept_paused = 1;
+	return -1;
+}
+
+static void listen_ready(struct af_agent *a, struct af_watch *w, uint32_t ev)
+{
 	for (;;) {
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				if (accept_no_fd(a, w) > 0)
+					continue;
+			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_warn("accept");
+			}
 			return;
 		}
 		if (a->nclients >= a->o.max_clients) {
-			send(fd, full, sizeof(full) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-			close(fd);
+			refuse(a, fd);
 			continue;
 		}
 		client_new(a, fd);
 	}
+}
+
+static int fds_in_use(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n - 1;	/* the directory's own fd */
+}
+
+/* Every client takes a file descriptor: more clients than the open-file
+ * limit leaves room for would make accept() fail. */
+void server_limit_clients(struct af_agent *a)
+{
+	struct rlimit rl;
+	int used = fds_in_use(), room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY || used < 0)
+		return;
+	/* hint backends reconnect, and a few fds come and go */
+	room = (int)(rl.rlim_cur > (rlim_t)INT_MAX ? INT_MAX : rl.rlim_cur) - used -
+	       a->o.nhints - 4;
+	if (room >= a->o.max_clients)
+		return;
+	if (room < 1)
+		room = 1;
+	log_warnx("--max-clients %d: the open-file limit (%llu, %d in use) leaves room for %d; "
+		  "serving at most %d clients (raise it with ulimit -n or LimitNOFILE=)",
+		  a->o.max_clients, (unsigned long long)rl.rlim_cur, used, room, room);
+	a->o.max_clients = room;
 }
 
 void server_event(struct af_agent *a, const struct af_event *ev)
@@ -326,6 +408,9 @@ void server_tick(struct af_agent *a, uint64_t now)
 {
 	struct af_client *c, *next;
 
+	if (a->accept_paused && af_watch_mod(a, &a->listen_w, EPOLLIN) == 0)
+		a->accept_paused = 0;
+
 	for (c = a->clients; c; c = next) {
 		next = c->next;
 		if (!c->deadline_ns || now < c->deadline_ns)
@@ -351,6 +436,7 @@ int server_open(struct af_agent *a, char *err, size_t errlen)
 
 	if (sock_listen(&a->listener, &lo, err, errlen))
 		return -1;
+	a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	a->listen_w.fn = listen_ready;
 	a->listen_w.fd = a->listener.fd;
 	if (af_watch_add(a, &a->listen_w, EPOLLIN)) {
@@ -367,5 +453,8 @@ void server_close(struct af_agent *a)
 	server_reap(a);
 	sock_listener_close(&a->listener);	/* removes only our own files */
 	a->listen_w.fd = -1;
+	if (a->reserve_fd >= 0)
+		close(a->reserve_fd);
+	a->reserve_fd = -1;
 	sb_free(&a->ev_line);
 }

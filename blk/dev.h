@@ -53,7 +53,7 @@ struct vub_queue {
 	uint32_t gen;			/* bumped when the ring restarts */
 	uint32_t kick_seq;		/* bumped when the kick fd or start state changes */
 	struct vub_mem *ring_mem;
-	uint16_t *resubmit;		/* inflight heads to redo at start */
+	struct vq_redo *resubmit;	/* inflight heads to redo at start */
 	unsigned n_resubmit;
 	/* data path (worker) */
 	struct blk_req *slots;		/* indexed by head, max_qsize entries */
@@ -118,6 +118,8 @@ struct vub_dev {
 	uint64_t hint_wait_ns;		/* --hint-wait-us */
 	/* connection */
 	int conn;
+	int mem_faulted;		/* a worker took SIGBUS in this connection's memory (atomic) */
+	int fault_efd;			/* workers tell the main thread so */
 	pid_t peer_pid;
 	uint64_t features, proto;
 	bool features_set;
@@ -137,6 +139,9 @@ uint64_t vub_dev_protocol_features(void);
 void vub_dev_config(const struct vub_dev *d, uint8_t *cfg);
 
 /* worker.c: the thread's body; worker_ctl.c: its control */
+/* Guest memory of w's queues went away (SIGBUS): they are never touched
+ * again, the main thread is told to close the connection. */
+void worker_mem_fault(struct vub_worker *w);
 void *worker_main(void *arg);
 int worker_start(struct vub_worker *w);
 void worker_stop(struct vub_worker *w);

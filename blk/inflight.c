@@ -126,6 +126,10 @@ int vub_inflight_set(struct vub_dev *d, struct vhost_user_msg *msg)
 		close(fd);
 		return -1;
 	}
+	/* the front-end's fd: seal it against shrinking where it lets us; where
+	 * not, a shrink is caught as SIGBUS (fault.h) */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
+		log_debug("SET_INFLIGHT_FD: the inflight fd cannot be sealed against shrinking");
 	p = mmap(NULL, in->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, in->mmap_offset);
 	close(fd);
 	if (p == MAP_FAILED) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -24,6 +25,7 @@
 #include "lib/num.h"
 #include "lib/sock.h"
 #include "dev.h"
+#include "fault.h"
 #include "hints.h"
 #include "hdd.h"
 #include "report.h"
@@ -31,16 +33,56 @@
 #include "lib/httpd.h"
 
 
-enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL, EV_TICK, EV_METRICS };
+enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_STATS_OUT, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL,
+       EV_TICK, EV_METRICS, EV_FAULT };
+
+/* No peer may hold the control loop: a vhost-user message must arrive
+ * whole this soon after its first byte, a stats reader must take its
+ * report this soon. */
+#define MSG_DEADLINE_NS		1000000000ull
+#define STATS_DEADLINE_NS	2000000000ull
+#define STATS_PENDING		4	/* stats readers being written to at once */
+
+struct stats_out {
+	int fd;				/* -1: free */
+	char *buf;
+	size_t len, off;
+	uint64_t deadline_ns;
+};
 
 struct mainloop {
 	struct vub_dev *d;
 	int ep, listen_fd, stats_fd, sig_fd, tick_fd;
 	struct sock_listener vhu_l, stats_l;	/* what we listen on and must clean up */
+	struct vhost_user_rx rx;		/* the front-end's message under way */
+	struct stats_out stats_out[STATS_PENDING];
 	struct vub_hints hints;
 	struct httpd *httpd;		/* --metrics-listen */
 	bool quit;
 };
+
+/*
+ * One writer per disk image, or any number of readers: a record lock on
+ * the whole file, a write lock unless --read-only.  It conflicts with the
+ * locks QEMU takes on its images, so QEMU or qemu-storage-daemon opening
+ * the image while we serve it is refused too (and the other way round).
+ * A process lock (F_SETLK), not an open-file-description one: io_uring
+ * holds the file after we exit until its ring is torn down, which would
+ * keep an OFD lock for a while after an exit or a kill -9.
+ */
+static int lock_disk(int fd, const struct opts *o)
+{
+	struct flock fl = { .l_type = o->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EACCES)
+		log_warnx("%s is in use by another process (it holds a lock on it); refusing "
+			  "to serve it %s", o->disk, o->ro ? "while it is written" : "twice");
+	else
+		log_warn("%s: lock", o->disk);
+	return -1;
+}
 
 static int open_disk(struct vub_dev *d, const struct opts *o)
 {
@@ -54,6 +96,8 @@ static int open_disk(struct vub_dev *d, const struct opts *o)
 		log_warn("%s", o->disk);
 		return -1;
 	}
+	if (lock_disk(d->disk_fd, o) < 0)
+		return -1;
 	size = st.st_size;
 	d->blk_size = BLK_SECTOR;
 	d->phys_exp = 3;	/* 4 KiB physical blocks for files */
@@ -235,14 +279,21 @@ static void dev_free(struct vub_dev *d)
 	free(d->w);
 	if (d->disk_fd >= 0)
 		close(d->disk_fd);
+	if (d->fault_efd >= 0)
+		close(d->fault_efd);
+}
+
+static void ep_add_ev(struct mainloop *m, int fd, uint32_t type, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = (uint64_t)type << 32 | (uint32_t)fd };
+
+	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		log_warn("epoll_ctl add %d", fd);
 }
 
 static void ep_add(struct mainloop *m, int fd, uint32_t type)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)type << 32 | (uint32_t)fd };
-
-	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		log_warn("epoll_ctl add %d", fd);
+	ep_add_ev(m, fd, type, EPOLLIN);
 }
 
 static void ep_del(struct mainloop *m, int fd)
@@ -253,15 +304,12 @@ static void ep_del(struct mainloop *m, int fd)
 static void conn_accept(struct mainloop *m)
 {
 	struct vub_dev *d = m->d;
-	struct timeval tv = { .tv_sec = 2 };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
-	/* a front-end that stops mid-message must not stall the control plane */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	d->peer_pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
 	d->conn = fd;
 	ep_del(m, m->listen_fd);
@@ -276,6 +324,7 @@ static void conn_close(struct mainloop *m)
 	ep_del(m, d->conn);
 	close(d->conn);
 	d->conn = -1;
+	vhost_user_rx_reset(&m->rx);
 	vub_conn_reset(d);
 	d->peer_pid = 0;
 	hints_reset(d->hints);	/* the next front-end is another VM */
@@ -284,47 +333,139 @@ static void conn_close(struct mainloop *m)
 	log_info("front-end disconnected; waiting for the next one");
 }
 
-static void conn_input(struct mainloop *m)
-{
-	struct vhost_user_msg msg;
-	const char *why = NULL;
-	int rc = vhost_user_msg_recv(m->d->conn, &msg, &why);
-
-	if (rc < 0)
-		log_warnx("vhost-user receive: %s; closing the connection", why);
-	if (rc <= 0 || !vub_handle_msg(m->d, &msg))
-		conn_close(m);
-}
-
-static void stats_serve(struct mainloop *m)
+/* Handlers touch guest memory and the inflight region (ring indices at
+ * start, inflight recovery): a SIGBUS there fails the connection.  A
+ * handler cut short may have left a worker paused: resume them all. */
+static bool handle_guarded(struct mainloop *m)
 {
 	struct vub_dev *d = m->d;
-	char *buf = NULL;
-	size_t len = 0, off = 0;
-	FILE *out;
-	struct timeval tv = { .tv_sec = 1 };
-	int fd = accept4(m->stats_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct vub_guard g;
+	bool ok;
 
-	if (fd < 0)
-		return;
-	/* a reader that does not read must not stall the control plane */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	out = open_memstream(&buf, &len);
-	if (!out) {
-		close(fd);
-		return;
+	vub_guard_push(&g);
+	if (sigsetjmp(g.env, 0) == 0) {
+		ok = vub_handle_msg(d, &m->rx.msg);
+		vub_guard_pop(&g);
+		return ok;
 	}
-	stats_report(d, &m->hints, out);
-	fclose(out);
-	while (off < len) {
-		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+	vub_guard_pop(&g);
+	log_warnx("%s: guest memory or the inflight region shrank under us (SIGBUS); "
+		  "closing the connection", vhost_user_req_name(m->rx.msg.hdr.request));
+	vhost_user_msg_close_fds(&m->rx.msg);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		worker_resume(&d->w[i]);
+	return false;
+}
 
+/* A worker took SIGBUS in the connection's memory. */
+static void fault_ready(struct mainloop *m)
+{
+	uint64_t n;
+
+	if (read(m->d->fault_efd, &n, sizeof(n)) != sizeof(n) || m->d->conn < 0 ||
+	    !__atomic_load_n(&m->d->mem_faulted, __ATOMIC_ACQUIRE))
+		return;
+	log_warnx("guest memory or the inflight region shrank under a worker (SIGBUS); "
+		  "closing the connection");
+	conn_close(m);
+}
+
+/* What the socket has, a bounded number of messages at a time: a
+ * front-end that floods does not keep the loop from the other fds. */
+static void conn_input(struct mainloop *m)
+{
+	for (int i = 0; i < 16; i++) {
+		const char *why = NULL;
+		int rc = vhost_user_rx_read(m->d->conn, &m->rx, af_now_ns(), &why);
+
+		if (rc == VUB_RX_MORE)
+			return;
+		if (rc == VUB_RX_ERR)
+			log_warnx("vhost-user receive: %s; closing the connection", why);
+		if (rc != VUB_RX_MSG || !handle_guarded(m)) {
+			conn_close(m);
+			return;
+		}
+	}
+}
+
+static void stats_out_done(struct mainloop *m, struct stats_out *o)
+{
+	ep_del(m, o->fd);
+	close(o->fd);
+	free(o->buf);
+	*o = (struct stats_out){ .fd = -1 };
+}
+
+/* Writes what the reader takes; true when the report is out (or the
+ * reader went away). */
+static bool stats_send(struct stats_out *o)
+{
+	while (o->off < o->len) {
+		ssize_t n = send(o->fd, o->buf + o->off, o->len - o->off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
-			break;
-		off += n;
+			return n < 0 && errno != EAGAIN;
+		o->off += n;
 	}
-	free(buf);
-	close(fd);
+	return true;
+}
+
+/* The report is made at once; a reader that does not take it whole is
+ * written to from the loop, and dropped after STATS_DEADLINE_NS. */
+static void stats_serve(struct mainloop *m)
+{
+	struct stats_out o = { .fd = accept4(m->stats_fd, NULL, NULL, SOCK_CLOEXEC) }, *slot = NULL;
+	FILE *out;
+
+	if (o.fd < 0)
+		return;
+	out = open_memstream(&o.buf, &o.len);
+	if (!out) {
+		close(o.fd);
+		return;
+	}
+	stats_report(m->d, &m->hints, out);
+	fclose(out);
+	if (!stats_send(&o)) {
+		for (int i = 0; i < STATS_PENDING && !slot; i++)
+			if (m->stats_out[i].fd < 0)
+				slot = &m->stats_out[i];
+		if (!slot) {
+			slot = &m->stats_out[0];	/* the oldest reader gives way */
+			stats_out_done(m, slot);
+		}
+		o.deadline_ns = af_now_ns() + STATS_DEADLINE_NS;
+		*slot = o;
+		ep_add_ev(m, o.fd, EV_STATS_OUT, EPOLLOUT);
+		return;
+	}
+	close(o.fd);
+	free(o.buf);
+}
+
+static void stats_ready(struct mainloop *m, int fd)
+{
+	for (int i = 0; i < STATS_PENDING; i++)
+		if (m->stats_out[i].fd == fd && stats_send(&m->stats_out[i]))
+			stats_out_done(m, &m->stats_out[i]);
+}
+
+/* The 1 s tick enforces the deadlines. */
+static void deadlines(struct mainloop *m, uint64_t now)
+{
+	if (m->d->conn >= 0 && m->rx.first_ns && now - m->rx.first_ns > MSG_DEADLINE_NS) {
+		log_warnx("vhost-user receive: %zu bytes of a message in %llu ms and no more; "
+			  "closing the connection", m->rx.got,
+			  (unsigned long long)((now - m->rx.first_ns) / 1000000));
+		conn_close(m);
+	}
+	for (int i = 0; i < STATS_PENDING; i++)
+		if (m->stats_out[i].fd >= 0 && now > m->stats_out[i].deadline_ns)
+			stats_out_done(m, &m->stats_out[i]);
 }
 
 static int metrics_render(void *ctx, FILE *out)
@@ -356,6 +497,7 @@ static void tick(struct mainloop *m)
 
 	if (read(m->tick_fd, &exp, sizeof(exp)) == sizeof(exp))
 		stats_tick(m->d);
+	deadlines(m, af_now_ns());
 }
 
 static void handle_event(struct mainloop *m, uint64_t data)
@@ -367,6 +509,7 @@ static void handle_event(struct mainloop *m, uint64_t data)
 	case EV_LISTEN: conn_accept(m); break;
 	case EV_CONN: conn_input(m); break;
 	case EV_STATS: stats_serve(m); break;
+	case EV_STATS_OUT: stats_ready(m, fd); break;
 	case EV_HINT_LISTEN:
 		fd = hints_accept(&m->hints);
 		if (fd >= 0)
@@ -382,6 +525,7 @@ static void handle_event(struct mainloop *m, uint64_t data)
 		}
 		break;
 	case EV_TICK: tick(m); break;
+	case EV_FAULT: fault_ready(m); break;
 	case EV_METRICS: httpd_service(m->httpd); break;
 	}
 }
@@ -426,6 +570,7 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 		return -1;
 	ep_add(m, m->sig_fd, EV_SIGNAL);
 	ep_add(m, m->tick_fd, EV_TICK);
+	ep_add(m, m->d->fault_efd, EV_FAULT);
 	return 0;
 }
 
@@ -433,7 +578,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .nqueues = 1, .qsize = 1024, .listen_fd = -1, .hint_wait_us = 1000,
 			  .socket_gid = (gid_t)-1 };
-	struct vub_dev d = { .conn = -1, .disk_fd = -1 };
+	struct vub_dev d = { .conn = -1, .disk_fd = -1, .fault_efd = -1 };
 	struct mainloop m = { .d = &d, .ep = -1, .listen_fd = -1, .stats_fd = -1,
 			      .vhu_l = SOCK_LISTENER_INIT, .stats_l = SOCK_LISTENER_INIT,
 			      .hints = { .listen_fd = -1, .listener = SOCK_LISTENER_INIT } };
@@ -442,6 +587,8 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < VUB_HINT_CONNS; i++)
 		m.hints.conns[i] = -1;
+	for (int i = 0; i < STATS_PENDING; i++)
+		m.stats_out[i].fd = -1;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
@@ -453,6 +600,12 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	test_knobs();
+	/* before the workers: they inherit the handler */
+	d.fault_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d.fault_efd < 0 || vub_fault_init() < 0) {
+		log_warn("fault handling");
+		goto cleanup;
+	}
 	if (open_disk(&d, &o) < 0 || setup_dev(&d, &o) < 0 || setup_loop(&m, &o) < 0)
 		goto cleanup;
 	log_info("listening on %s", o.listen_fd >= 0 ? "inherited fd" : m.vhu_l.path);
@@ -471,6 +624,9 @@ int main(int argc, char **argv)
 cleanup:
 	if (d.conn >= 0)
 		conn_close(&m);
+	for (int i = 0; i < STATS_PENDING; i++)
+		if (m.stats_out[i].fd >= 0)
+			stats_out_done(&m, &m.stats_out[i]);
 	dev_free(&d);
 	hints_close(&m.hints);
 	httpd_close(m.httpd);

@@ -54,6 +54,8 @@ static void mem_unmap(struct vub_mem *m)
  * touch, so the region must lie inside the file.  A front-end that shrinks
  * the file later could still do that; QEMU's memfd backend seals against
  * shrinking (seal=on, its default), and we add the seal where we can.
+ * Where we cannot (no MFD_ALLOW_SEALING, a regular file), the accesses run
+ * under a guard (fault.h) and a shrink fails the connection.
  */
 static const char *check_backing(int fd, uint64_t len)
 {

@@ -205,64 +205,69 @@ static int take_fds(struct msghdr *mh, struct vhost_user_msg *msg)
 	return bad || (mh->msg_flags & MSG_CTRUNC) ? -1 : 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+void vhost_user_rx_reset(struct vhost_user_rx *rx)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = recv(fd, (char *)buf + done, len - done, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += n;
-	}
-	return 0;
+	vhost_user_msg_close_fds(&rx->msg);
+	rx->got = 0;
+	rx->first_ns = 0;
 }
 
-int vhost_user_msg_recv(int fd, struct vhost_user_msg *msg, const char **why)
+/* Where the next bytes of the message go, and how many are missing. */
+static struct iovec rx_next(struct vhost_user_rx *rx)
+{
+	if (rx->got < VHOST_USER_HDR_SIZE)
+		return (struct iovec){ (char *)&rx->msg.hdr + rx->got, VHOST_USER_HDR_SIZE - rx->got };
+	return (struct iovec){ (char *)&rx->msg.p + (rx->got - VHOST_USER_HDR_SIZE),
+			       VHOST_USER_HDR_SIZE + rx->msg.hdr.size - rx->got };
+}
+
+int vhost_user_rx_read(int fd, struct vhost_user_rx *rx, uint64_t now, const char **why)
 {
 	char cbuf[CMSG_SPACE(VUB_MAX_MSG_FDS * sizeof(int))];
-	struct iovec iov = { &msg->hdr, VHOST_USER_HDR_SIZE };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	ssize_t n;
 
-	msg->nfds = 0;
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return 0;
-	if (n < 0) {
-		*why = strerror(errno);
-		return -1;
+	for (;;) {
+		struct iovec iov;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		ssize_t n;
+
+		if (rx->got >= VHOST_USER_HDR_SIZE && rx->msg.hdr.size > VHOST_USER_MAX_PAYLOAD) {
+			*why = "payload too large";
+			return VUB_RX_ERR;
+		}
+		iov = rx_next(rx);
+		if (!iov.iov_len) {
+			rx->got = 0;
+			rx->first_ns = 0;
+			return VUB_RX_MSG;
+		}
+		if (!rx->got)
+			rx->msg.nfds = 0;
+		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return VUB_RX_MORE;
+		if (n < 0) {
+			*why = strerror(errno);
+			return VUB_RX_ERR;
+		}
+		if (take_fds(&mh, &rx->msg) < 0) {
+			*why = "too many fds or truncated control data";
+			return VUB_RX_ERR;
+		}
+		if (n == 0) {
+			if (!rx->got && !rx->msg.nfds)
+				return VUB_RX_EOF;
+			*why = rx->got < VHOST_USER_HDR_SIZE ? "short header" : "short payload";
+			return VUB_RX_ERR;
+		}
+		if (!rx->got)
+			rx->first_ns = now;
+		rx->got += n;
+		if (rx->got == VHOST_USER_HDR_SIZE)
+			memset(&rx->msg.p, 0, sizeof(rx->msg.p));
 	}
-	if (take_fds(&mh, msg) < 0) {
-		*why = "too many fds or truncated control data";
-		goto fail;
-	}
-	if ((size_t)n < VHOST_USER_HDR_SIZE &&
-	    read_full(fd, (char *)&msg->hdr + n, VHOST_USER_HDR_SIZE - n) < 0) {
-		*why = "short header";
-		goto fail;
-	}
-	if (msg->hdr.size > VHOST_USER_MAX_PAYLOAD) {
-		*why = "payload too large";
-		goto fail;
-	}
-	memset(&msg->p, 0, sizeof(msg->p));
-	if (msg->hdr.size && read_full(fd, &msg->p, msg->hdr.size) < 0) {
-		*why = "short payload";
-		goto fail;
-	}
-	return 1;
-fail:
-	vhost_user_msg_close_fds(msg);
-	return -1;
 }
 
 int vhost_user_msg_send(int fd, const struct vhost_user_msg *msg, const int *fds, unsigned nfds)
@@ -286,8 +291,9 @@ int vhost_user_msg_send(int fd, const struct vhost_user_msg *msg, const int *fds
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), fds, sizeof(int));
 	}
+	/* never blocks: a front-end that does not read its replies is dropped */
 	do
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)(VHOST_USER_HDR_SIZE + msg->hdr.size) ? 0 : -1;
 }

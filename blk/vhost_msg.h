@@ -151,11 +151,29 @@ const char *vhost_user_req_name(uint32_t req);
 const char *vhost_user_msg_check(const struct vhost_user_msg *msg, unsigned nqueues);
 
 /*
- * Receives one message from a stream socket: header, then payload, fds from
- * the header's ancillary data.  Returns 1 on a message, 0 on orderly EOF,
- * -1 on error (*why says why).  Closes received fds on error.
+ * A message being received: the socket is read without ever blocking,
+ * what has come so far is kept here, and the caller can tell how long the
+ * message has been under way (a peer must not hold the control loop by
+ * sending a message slowly).
  */
-int vhost_user_msg_recv(int fd, struct vhost_user_msg *msg, const char **why);
+struct vhost_user_rx {
+	struct vhost_user_msg msg;
+	size_t got;			/* bytes of header + payload so far */
+	uint64_t first_ns;		/* when its first byte came; 0: none yet */
+};
+
+enum { VUB_RX_ERR = -1, VUB_RX_MORE = 0, VUB_RX_MSG = 1, VUB_RX_EOF = 2 };
+
+/*
+ * Reads what the stream socket has, up to the end of the current message
+ * (header, then payload; fds from any part's ancillary data).  VUB_RX_MSG:
+ * rx->msg is whole (the next call starts the next message); VUB_RX_MORE:
+ * the socket has nothing more now; VUB_RX_EOF: orderly end between
+ * messages; VUB_RX_ERR: *why says why.  now stamps the first byte.
+ */
+int vhost_user_rx_read(int fd, struct vhost_user_rx *rx, uint64_t now, const char **why);
+/* Drops a message under way (and closes its fds). */
+void vhost_user_rx_reset(struct vhost_user_rx *rx);
 void vhost_user_msg_close_fds(struct vhost_user_msg *msg);
 int vhost_user_msg_send(int fd, const struct vhost_user_msg *msg, const int *fds, unsigned nfds);
 

@@ -137,7 +137,7 @@ static int queue_try_start(struct vub_dev *d, struct vub_queue *q)
 	vq->num = q->num;
 	vq->event_idx = has_feature(d->features, VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = has_feature(d->features, VIRTIO_RING_F_INDIRECT_DESC);
-	vq->broken = false;
+	vq->broken = vq->faulted = false;
 	vq->last_avail = q->base;
 	vq->used_idx = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
 	vq->signalled_valid = false;
@@ -501,4 +501,5 @@ void vub_conn_reset(struct vub_dev *d)
 	d->features = d->proto = 0;
 	d->features_set = false;
 	d->wce = 1;
+	__atomic_store_n(&d->mem_faulted, 0, __ATOMIC_RELEASE);
 }

@@ -200,16 +200,14 @@ bool vq_publish(struct vub_vq *vq)
 	return notify;
 }
 
-static int cmp_counter(const void *a, const void *b, void *arg)
+static int cmp_counter(const void *a, const void *b)
 {
-	const struct vub_inflight_q *q = arg;
-	uint64_t ca = q->desc[*(const uint16_t *)a].counter;
-	uint64_t cb = q->desc[*(const uint16_t *)b].counter;
+	const struct vq_redo *x = a, *y = b;
 
-	return ca < cb ? -1 : ca > cb;
+	return x->counter < y->counter ? -1 : x->counter > y->counter;
 }
 
-unsigned vq_inflight_recover(struct vub_vq *vq, uint16_t *heads)
+unsigned vq_inflight_recover(struct vub_vq *vq, struct vq_redo *redo)
 {
 	struct vub_inflight_q *q = vq->infl;
 	uint16_t uidx = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
@@ -226,11 +224,13 @@ unsigned vq_inflight_recover(struct vub_vq *vq, uint16_t *heads)
 			q->desc[i].inflight = 0;
 			continue;
 		}
-		heads[n++] = i;
-		if (q->desc[i].counter > maxc)
-			maxc = q->desc[i].counter;
+		redo[n].head = i;
+		redo[n].counter = q->desc[i].counter;
+		if (redo[n].counter > maxc)
+			maxc = redo[n].counter;
+		n++;
 	}
-	qsort_r(heads, n, sizeof(*heads), cmp_counter, q);
+	qsort(redo, n, sizeof(*redo), cmp_counter);
 	vq->used_idx = uidx;
 	vq->last_avail = uidx + n;
 	vq->counter = maxc;

@@ -34,6 +34,7 @@ struct vub_vq {
 	uint16_t num;			/* queue size; 0 = unset */
 	bool event_idx, indirect;
 	bool broken;			/* NEEDS_RESET: ring no longer processed */
+	bool faulted;			/* its memory went away (SIGBUS): never touched again */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
@@ -83,11 +84,18 @@ void vq_push(struct vub_vq *vq, uint16_t head, uint32_t len);
 /* Publishes pushed entries; true when the driver wants an interrupt. */
 bool vq_publish(struct vub_vq *vq);
 
+/* An inflight head to resubmit, with its submission order. */
+struct vq_redo {
+	uint64_t counter;
+	uint16_t head;
+};
+
 /*
- * Start-up with an inflight region: repairs the last batch, fills heads[]
+ * Start-up with an inflight region: repairs the last batch, fills redo[]
  * (capacity vq->num) with the inflight heads in submission order and sets
- * last_avail/used_idx.  Returns the number of heads.
+ * last_avail/used_idx.  Returns the number of heads.  The region is read
+ * once into redo[] and sorted there: the front-end may change it meanwhile.
  */
-unsigned vq_inflight_recover(struct vub_vq *vq, uint16_t *heads);
+unsigned vq_inflight_recover(struct vub_vq *vq, struct vq_redo *redo);
 
 #endif

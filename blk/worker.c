@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <limits.h>
 #include "dev.h"
+#include "fault.h"
 #include "tags.h"
 
 uint64_t (*vub_delay_hook)(void *ctx, const struct af_sched_req *r, uint64_t now);
@@ -102,13 +103,28 @@ static void account(struct vub_queue *q, struct blk_req *r, uint64_t now)
 	STAT_ADD(s->lat_hist[stats_bucket(now - r->sr.t_arrive)], 1);
 }
 
-static void complete(struct vub_queue *q, struct blk_req *r, uint64_t now)
+/* The status byte and the used entry: guest memory, which may be gone. */
+static void push_used(struct vub_queue *q, struct blk_req *r)
 {
-	/* a request from before a ring stop/restart must not touch the new ring */
-	if (r->gen == q->gen) {
+	struct vub_guard g;
+
+	vub_guard_push(&g);
+	if (sigsetjmp(g.env, 0) == 0) {
 		*r->io.status_ptr = r->io.status;
 		vq_push(&q->vq, r->head, r->io.status == VIRTIO_BLK_S_OK ? r->io.used_len : 1);
+		vub_guard_pop(&g);
+	} else {
+		vub_guard_pop(&g);
+		worker_mem_fault(q->w);
 	}
+}
+
+static void complete(struct vub_queue *q, struct blk_req *r, uint64_t now)
+{
+	/* a request from before a ring stop/restart must not touch the new
+	 * ring, nor one whose memory went away */
+	if (r->gen == q->gen && !q->vq.faulted)
+		push_used(q, r);
 	account(q, r, now);
 	vub_mem_put(r->mem);
 	r->mem = NULL;
@@ -384,7 +400,7 @@ static void publish(struct vub_worker *w, struct vub_queue *q)
 {
 	struct io_uring_sqe *sqe;
 
-	if (!q->vq.used || !vq_publish(&q->vq) || q->callfd < 0)
+	if (!q->vq.used || q->vq.faulted || !vq_publish(&q->vq) || q->callfd < 0)
 		return;
 	sqe = get_sqe(w);
 	io_uring_prep_write(sqe, q->callfd, &call_value, sizeof(call_value), 0);
@@ -534,7 +550,7 @@ static void resubmit(struct vub_worker *w, struct vub_queue *q)
 	if (q->n_resubmit)
 		log_info("queue %u: resubmitting %u inflight requests", q->index, q->n_resubmit);
 	for (unsigned i = 0; i < q->n_resubmit && !q->vq.broken; i++)
-		take_head(w, q, q->resubmit[i], now);
+		take_head(w, q, q->resubmit[i].head, now);
 	q->n_resubmit = 0;
 }
 
@@ -637,11 +653,25 @@ static bool poll_avail(struct vub_worker *w)
 	return false;
 }
 
-static void loop_once(struct vub_worker *w)
+void worker_mem_fault(struct vub_worker *w)
+{
+	struct vub_dev *d = w->dev;
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < w->nq; i++) {
+		w->queues[i]->vq.faulted = true;
+		w->queues[i]->vq.broken = true;
+	}
+	if (!__atomic_exchange_n(&d->mem_faulted, 1, __ATOMIC_ACQ_REL) &&
+	    write(d->fault_efd, &one, sizeof(one)) != sizeof(one))
+		log_warn("worker %u: fault eventfd", w->id);
+}
+
+/* One turn; CQEs are consumed before they are handled, so a turn cut
+ * short by a fault (loop_once) never handles one twice. */
+static void loop_body(struct vub_worker *w)
 {
 	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
-
 	bool more = false;
 
 	for (unsigned i = 0; i < w->nq; i++)
@@ -650,11 +680,12 @@ static void loop_once(struct vub_worker *w)
 		io_uring_submit_and_get_events(&w->ring);	/* work waits: no sleep */
 	else
 		io_uring_submit_and_wait(&w->ring, 1);
-	io_uring_for_each_cqe(&w->ring, head, cqe) {
-		handle_cqe(w, cqe);
-		n++;
+	while (io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+		struct io_uring_cqe c = *cqe;
+
+		io_uring_cqe_seen(&w->ring, cqe);
+		handle_cqe(w, &c);
 	}
-	io_uring_cq_advance(&w->ring, n);
 	if (__atomic_load_n(&w->pause_req, __ATOMIC_ACQUIRE))
 		maybe_pause(w);
 	for (unsigned i = 0; i < w->nq; i++) {
@@ -674,6 +705,22 @@ static void loop_once(struct vub_worker *w)
 	for (unsigned i = 0; i < w->nq; i++)
 		publish(w, w->queues[i]);
 	signal_drained(w);
+}
+
+/* Everything a turn does to guest memory (the avail ring, chains,
+ * headers, used ring, inflight region) runs under this guard. */
+static void loop_once(struct vub_worker *w)
+{
+	struct vub_guard g;
+
+	vub_guard_push(&g);
+	if (sigsetjmp(g.env, 0) == 0) {
+		loop_body(w);
+		vub_guard_pop(&g);
+	} else {
+		vub_guard_pop(&g);
+		worker_mem_fault(w);
+	}
 }
 
 void *worker_main(void *arg)

@@ -6,7 +6,8 @@
  * each tracepoint's context onto a (VM, vCPU, observation).
  *
  * The collector (agent/collector.c) probes the host and sets autoload only
- * for the programs that apply; see kvm-hooks.md for why each hook is used.
+ * for the programs that apply; docs/kvm-tracepoints.md says why each hook
+ * is used and what it shows on each kind of host.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

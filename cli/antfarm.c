@@ -28,11 +28,12 @@ const char usage_text[] =
 "    antfarm - show the processes of KVM guests, as inferred by antfarm-agent\n"
 "\n"
 "SYNOPSIS\n"
-"    antfarm [--socket PATH] ps [--vm PID] [--json]\n"
-"    antfarm [--socket PATH] watch [--vm PID] [--events LIST] [--json]\n"
-"    antfarm [--socket PATH] vms [--json]\n"
-"    antfarm [--socket PATH] stats [--json]\n"
-"    antfarm [--socket PATH] top [--vm PID] [--sort KEY] [--interval MS] [-n N]\n"
+"    antfarm [--socket PATH] [--timeout SEC] ps [--vm PID] [--json]\n"
+"    antfarm [--socket PATH] [--timeout SEC] watch [--vm PID] [--events LIST] [--json]\n"
+"    antfarm [--socket PATH] [--timeout SEC] vms [--json]\n"
+"    antfarm [--socket PATH] [--timeout SEC] stats [--json]\n"
+"    antfarm [--socket PATH] [--timeout SEC] top [--vm PID] [--sort KEY] [--interval MS]\n"
+"            [-n N]\n"
 "\n"
 "COMMANDS\n"
 "    ps      guest processes (address spaces): VM (the VMM's pid), NAME (the\n"
@@ -55,6 +56,10 @@ const char usage_text[] =
 "OPTIONS\n"
 "    -s, --socket PATH   the agent's socket (default " AF_DEFAULT_SOCKET ",\n"
 "                        or $ANTFARM_SOCKET)\n"
+"    -t, --timeout SEC   give up when the agent does not accept the connection\n"
+"                        or answer for SEC seconds (default 10; 0: wait\n"
+"                        forever); watch waits for events without limit once\n"
+"                        the agent has acknowledged the subscription\n"
 "    --vm PID|NAME       only the VM whose VMM process is PID, or the VM named\n"
 "                        NAME (as antfarm vms shows it)\n"
 "    --events LIST       for watch: the events to follow (see above)\n"
@@ -92,15 +97,31 @@ void die(const char *fmt, ...)
 	exit(1);
 }
 
+unsigned cli_timeout_s = 10;
+
+void set_recv_timeout(int fd, unsigned sec)
+{
+	struct timeval tv = { .tv_sec = sec };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* Bounded by --timeout: an agent that is stopped, or whose backlog is
+ * full, makes the connect, the request or a read fail instead of hang. */
 int agent_connect(const char *path)
 {
-	int fd = sock_connect(path, SOCK_STREAM, 0);
+	int fd = sock_connect(path, SOCK_STREAM, cli_timeout_s * 1000);
 
-	if (fd >= 0)
+	if (fd >= 0) {
+		set_recv_timeout(fd, cli_timeout_s);
 		return fd;
+	}
 	errno = -fd;
 	if (errno == ENAMETOOLONG)
 		die("socket path too long: %s", path);
+	if (errno == ETIMEDOUT)
+		die("cannot connect to %s: no answer within %u s — is antfarm-agent stopped? "
+		    "(--timeout)", path, cli_timeout_s);
 	if (errno == EACCES)
 		die("cannot connect to %s: %s — run as root or as a member of the "
 		    "socket's group", path, strerror(errno));
@@ -117,6 +138,8 @@ void send_request(int fd, const char *line)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN)
+				die("the agent does not take the request: timed out (--timeout)");
 			die("sending the request: %s", strerror(errno));
 		}
 		off += w;
@@ -144,6 +167,8 @@ char *read_line(struct reader *r)
 		ssize_t n = read(r->fd, r->buf + r->end, sizeof(r->buf) - r->end);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN)
+			die("the agent did not answer within the timeout — is it stopped? (--timeout)");
 		if (n < 0)
 			die("reading from the agent: %s", strerror(errno));
 		if (n == 0)
@@ -469,7 +494,7 @@ static int cmd_watch(int fd, const struct opts *op)
 		struct json_obj o;
 		parse_line(line, &o);
 		if (json_get(&o, AF_KEY_SUBSCRIBED))
-			;	/* the agent's acknowledgement */
+			set_recv_timeout(fd, 0);	/* events may be far apart */
 		else if (op->json)
 			puts(line);
 		else
@@ -577,6 +602,12 @@ int main(int argc, char **argv)
 			op.socket = argv[++i];
 		} else if (!strncmp(argv[i], "--socket=", 9)) {
 			op.socket = argv[i] + 9;
+		} else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--timeout")) && i + 1 < argc) {
+			if (parse_opt_uint("--timeout", argv[++i], 0, 86400, &cli_timeout_s))
+				return 2;
+		} else if (!strncmp(argv[i], "--timeout=", 10)) {
+			if (parse_opt_uint("--timeout", argv[i] + 10, 0, 86400, &cli_timeout_s))
+				return 2;
 		} else {
 			log_warnx("unknown option '%s'; try 'antfarm --help'", argv[i]);
 			return 2;

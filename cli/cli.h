@@ -19,7 +19,11 @@ struct reader {
 
 extern const char usage_text[];
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* --timeout: seconds agent_connect()'s socket waits to connect, send and
+ * read (0: for ever); set_recv_timeout() changes the reads' later. */
+extern unsigned cli_timeout_s;
 int agent_connect(const char *path);
+void set_recv_timeout(int fd, unsigned sec);
 void send_request(int fd, const char *line);
 char *read_line(struct reader *r);
 void parse_line(const char *line, struct json_obj *o);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The ABI shared by the BPF programs (bpf/) and antfarm-agent: ring-buffer
- * records and the map value layouts the agent reads.  Fixed-width types
- * only, explicit enum values, sizes checked at compile time on both sides.
- * Append fields; never reorder or resize existing ones.
+ * The ABI shared by the BPF programs (bpf/) and antfarm-agent, in this
+ * order: ring-buffer records, the map layouts the agent reads, the
+ * counters, what the collector configures, and the replay program's input.
+ * Fixed-width types only, explicit enum values; the sizes are checked at
+ * compile time on both sides (clang -target bpf and the C compiler).
+ * Add fields at the end of a struct; never reorder or resize existing ones.
  */
 #ifndef ANTFARM_ABI_H
 #define ANTFARM_ABI_H
@@ -14,9 +16,17 @@
 #include <linux/types.h>
 #endif
 
+/* The BPF object is built into the agent (skeleton), so these two always
+ * agree; a recording (antfarm-agent --record) carries this version, and
+ * --replay refuses one of another version: its observations and records
+ * would be read with the wrong layout.  Bump it when any layout here or
+ * the meaning of an observation changes. */
 #define AF_ABI_VERSION 1
 
-/* Ring-buffer record types. */
+/* ---- ring-buffer records ---- */
+
+
+/* Record types. */
 enum af_ev_type {
 	AF_EV_CREATE  = 1,	/* new address space (or new generation of a root) */
 	AF_EV_EXIT    = 2,	/* address space ended; reason in af_event.reason */
@@ -92,96 +102,9 @@ struct af_event {
 #define AF_EVENT_SIZE 88
 #define AF_VCPU_NONE  0xffffffffu
 
-#ifndef __VMLINUX_H__
-_Static_assert(sizeof(struct af_event) == AF_EVENT_SIZE, "af_event ABI size");
-#endif
+/* ---- map layouts, read by the collector ---- */
 
-
-/*
- * Replay: the "af_replay" raw_tp program is loaded by the agent but never
- * attached.  Tests feed it normalized observations through
- * BPF_PROG_TEST_RUN with a context of AF_REPLAY_NARGS u64 arguments; it
- * runs the same state machine as the tracepoint programs, on the live maps
- * and ring buffer.  args[0] = enum af_obs_kind, [1] = vm_key, [2] = vm_pid,
- * [3] = vcpu, [4] = a, [5] = b, [6] = c, [7] = ts_ns (0: now).
- */
-enum af_obs_kind {
-	AF_OBS_CR3        = 1,	/* a = CR3 value loaded on vcpu (raw, with PCID/NOFLUSH bits),
-				 * b = enum af_source it would come from */
-	AF_OBS_ROOT_GET   = 2,	/* a = root gfn, b = created, c = role word */
-	AF_OBS_ROOT_ZAP   = 3,	/* a = root gfn, b = root_count, c = role word */
-	AF_OBS_VM_DESTROY = 4,	/* the VM is gone */
-	AF_OBS_NOTIFY     = 5,	/* a = doorbell address, b = value written, c = enum af_source */
-	AF_OBS_TICK       = 6,	/* idle-timeout sweep at ts */
-};
-#define AF_REPLAY_NARGS 8
-#define AF_REPLAY_PROG  "af_replay"
-
-/* --- Appended for the BPF state machine (bpf/infer.h) --- */
-
-/* More replay observations (args as above). */
-#define AF_OBS_ZAP_ALL	7	/* fast zap-all (memslot change): a = kvm->arch.mmu_valid_gen before it */
-#define AF_OBS_VMM_EXIT	8	/* the VMM process (vm_pid) is gone: every VM it owns is destroyed */
-#define AF_OBS_DIGEST	9	/* a = root gfn, b = af_root_digest() of that page read from
-				 * guest memory (recorded live; replay feeds it before the
-				 * observation that asked for it) */
-#define AF_OBS_VCPU	10	/* a vCPU thread seen for the first time: the VM and vCPU exist */
-#define AF_OBS_POLL	11	/* a = root gfn: the agent read the unshadowed root page again
-				 * (its digest fed first): torn down or reused meanwhile? */
-#define AF_OBS_KIND_MAX	11
-
-/*
- * Root digests: what a page-table root page holds, for telling a process
- * that is loaded again from a new process on a reused root page when KVM
- * has dropped the root's shadow page while the process was live (so its
- * teardown could not be seen).  Over the present PML4 entries with U/S=1
- * (the user half on every OS: kernel entries are supervisor-only).
- */
-#define AF_DIGEST_VALID	(1ull << 63)	/* the page could be read */
-#define AF_DIGEST_EMPTY	(1ull << 62)	/* no present user entry: the address space is gone */
-#define AF_DIGEST_HASH(d) ((__u32)(d))
-
-/* Map "unshadowed" (key struct af_as_key): a live process whose root page
- * KVM does not shadow and which is not loaded: where the agent re-reads
- * the page (/proc/PID/mem at hva) to see a teardown nothing else shows. */
-struct af_unshadowed {
-	__u64 hva;		/* the root page in the VMM's address space */
-	__u64 digest;		/* AF_DIGEST_* when it was kept */
-	__u32 vm_pid;
-	__u32 _pad;
-};
-
-/*
- * AF_OBS_ROOT_ZAP context, in the upper half of 'c' (the lower half is the
- * role word): what the tracepoint program learned from the zap's context.
- */
-#define AF_ZAPF_NOT_GUEST (1ull << 32)	/* not inside KVM_RUN of a vCPU: memslot, teardown, VMM */
-#define AF_ZAPF_LOADED    (1ull << 34)	/* lifecycle mode: the writing vCPU has this root loaded
-					 * (vcpu->arch.mmu->root.pgd) */
-#define AF_ZAPF_PRESSURE  (1ull << 33)	/* KVM was short of MMU pages: it reclaims roots
-					 * (kvm_mmu_zap_oldest_mmu_pages), guest writes or not */
-#define AF_ZAPF_GEN_SHIFT 40		/* sp->mmu_valid_gen in bits 40-47 */
-
-/* How kvm_exit/kvm_entry samples CR3 (BPF .rodata cfg_exit_mode). */
-enum af_exit_mode {
-	AF_EXITMODE_NONE = 0,
-	AF_EXITMODE_SVM  = 1,	/* AMD NPT: VMCB save.cr3 at every exit: always valid */
-	AF_EXITMODE_VMX  = 2,	/* Intel EPT: vcpu->arch.cr3 only when regs_avail has VCPU_EXREG_CR3 */
-};
-#define AF_VCPU_EXREG_CR3 19	/* enum kvm_reg, the same in every tree since 5.x */
-
-/* Program slots for the per-program counters (reserve failures). */
-enum af_prog_id {
-	AF_PROG_REPLAY = 0, AF_PROG_EMULATE, AF_PROG_ENTRY, AF_PROG_EXIT, AF_PROG_CR,
-	AF_PROG_MMU_GET, AF_PROG_MMU_ZAP, AF_PROG_ZAP_ALL,
-	AF_PROG_UEXIT,		/* unused: kvm_userspace_exit is no longer traced */
-	AF_PROG_PFAULT,
-	AF_PROG_PEXIT, AF_PROG_MMIO, AF_PROG_FAST_MMIO, AF_PROG_PIO,
-	AF_PROG_MAX = 16,
-};
-#define AF_EV_MAX 8	/* slots of the events-by-type counter (index = enum af_ev_type) */
-
-/* Map layouts (BPF maps "procs", "vms", "vcpus"), read by the collector. */
+/* BPF maps "procs", "vms", "vcpus". */
 struct af_as_key {
 	__u64 vm_key;
 	__u64 as;		/* canonical root, KPTI-folded */
@@ -211,6 +134,17 @@ struct af_as_val {
 				 * empty user half later is its teardown */
 #define AF_ASS_WRITTEN	  0x10	/* the zap that unshadowed it came from guest writes to it */
 #define AF_ASS_SHADOW	  (AF_ASS_UNSHADOWED | AF_ASS_DIGEST | AF_ASS_EMPTY | AF_ASS_WRITTEN)
+
+/*
+ * Root digests: what a page-table root page holds, for telling a process
+ * that is loaded again from a new process on a reused root page when KVM
+ * has dropped the root's shadow page while the process was live (so its
+ * teardown could not be seen).  Over the present PML4 entries with U/S=1
+ * (the user half on every OS: kernel entries are supervisor-only).
+ */
+#define AF_DIGEST_VALID	(1ull << 63)	/* the page could be read */
+#define AF_DIGEST_EMPTY	(1ull << 62)	/* no present user entry: the address space is gone */
+#define AF_DIGEST_HASH(d) ((__u32)(d))
 
 #define AF_VMF_KPTI	0x1	/* KPTI root pairs seen: user half folded onto the kernel half */
 #define AF_VMF_SHADOW	0x2	/* shadow roots seen: teardown is visible */
@@ -250,6 +184,29 @@ struct af_vcpu_val {
 	__u32 flags;
 };
 
+/* Map "unshadowed" (key struct af_as_key): a live process whose root page
+ * KVM does not shadow and which is not loaded: where the agent re-reads
+ * the page (/proc/PID/mem at hva) to see a teardown nothing else shows. */
+struct af_unshadowed {
+	__u64 hva;		/* the root page in the VMM's address space */
+	__u64 digest;		/* AF_DIGEST_* when it was kept */
+	__u32 vm_pid;
+	__u32 _pad;
+};
+
+/* ---- counters ---- */
+
+/* Program slots for the per-program counters (reserve failures). */
+enum af_prog_id {
+	AF_PROG_REPLAY = 0, AF_PROG_EMULATE, AF_PROG_ENTRY, AF_PROG_EXIT, AF_PROG_CR,
+	AF_PROG_MMU_GET, AF_PROG_MMU_ZAP, AF_PROG_ZAP_ALL,
+	AF_PROG_UEXIT,		/* unused: kvm_userspace_exit is no longer traced */
+	AF_PROG_PFAULT,
+	AF_PROG_PEXIT, AF_PROG_MMIO, AF_PROG_FAST_MMIO, AF_PROG_PIO,
+	AF_PROG_MAX = 16,
+};
+#define AF_EV_MAX 8	/* slots of the events-by-type counter (index = enum af_ev_type) */
+
 /* Counters of state the BPF side could not keep (BPF map "stats", per CPU). */
 enum af_stat {
 	AF_STAT_PROCS_FULL = 0,	/* procs map full: a process was not created */
@@ -262,10 +219,64 @@ enum af_stat {
 	AF_STAT_MAX        = 8,
 };
 
-#ifndef __VMLINUX_H__
+/* ---- configuration the collector sets before load ---- */
+
+/* How kvm_exit/kvm_entry samples CR3 (BPF .rodata cfg_exit_mode). */
+enum af_exit_mode {
+	AF_EXITMODE_NONE = 0,
+	AF_EXITMODE_SVM  = 1,	/* AMD NPT: VMCB save.cr3 at every exit: always valid */
+	AF_EXITMODE_VMX  = 2,	/* Intel EPT: vcpu->arch.cr3 only when regs_avail has VCPU_EXREG_CR3 */
+};
+#define AF_VCPU_EXREG_CR3 19	/* enum kvm_reg, the same in every tree since 5.x */
+
+/* ---- replay ---- */
+
+/*
+ * The "af_replay" raw_tp program is loaded by the agent but never
+ * attached.  Tests feed it normalized observations through
+ * BPF_PROG_TEST_RUN with a context of AF_REPLAY_NARGS u64 arguments; it
+ * runs the same state machine as the tracepoint programs, on the live maps
+ * and ring buffer.  args[0] = enum af_obs_kind, [1] = vm_key, [2] = vm_pid,
+ * [3] = vcpu, [4] = a, [5] = b, [6] = c, [7] = ts_ns (0: now).
+ */
+enum af_obs_kind {
+	AF_OBS_CR3        = 1,	/* a = CR3 value loaded on vcpu (raw, with PCID/NOFLUSH bits),
+				 * b = enum af_source it would come from */
+	AF_OBS_ROOT_GET   = 2,	/* a = root gfn, b = created, c = role word */
+	AF_OBS_ROOT_ZAP   = 3,	/* a = root gfn, b = root_count, c = role word | AF_ZAPF_* */
+	AF_OBS_VM_DESTROY = 4,	/* the VM is gone */
+	AF_OBS_NOTIFY     = 5,	/* a = doorbell address, b = value written, c = enum af_source */
+	AF_OBS_TICK       = 6,	/* idle-timeout sweep at ts */
+	AF_OBS_ZAP_ALL    = 7,	/* fast zap-all (memslot change): a = kvm->arch.mmu_valid_gen before it */
+	AF_OBS_VMM_EXIT   = 8,	/* the VMM process (vm_pid) is gone: every VM it owns is destroyed */
+	AF_OBS_DIGEST     = 9,	/* a = root gfn, b = af_root_digest() of that page read from
+				 * guest memory (recorded live; replay feeds it before the
+				 * observation that asked for it) */
+	AF_OBS_VCPU       = 10,	/* a vCPU thread seen for the first time: the VM and vCPU exist */
+	AF_OBS_POLL       = 11,	/* a = root gfn: the agent read the unshadowed root page again
+				 * (its digest fed first): torn down or reused meanwhile? */
+};
+#define AF_OBS_KIND_MAX	11
+#define AF_REPLAY_NARGS 8
+#define AF_REPLAY_PROG  "af_replay"
+
+/*
+ * AF_OBS_ROOT_ZAP context, in the upper half of 'c' (the lower half is the
+ * role word): what the tracepoint program learned from the zap's context.
+ */
+#define AF_ZAPF_NOT_GUEST (1ull << 32)	/* not inside KVM_RUN of a vCPU: memslot, teardown, VMM */
+#define AF_ZAPF_LOADED    (1ull << 34)	/* lifecycle mode: the writing vCPU has this root loaded
+					 * (vcpu->arch.mmu->root.pgd) */
+#define AF_ZAPF_PRESSURE  (1ull << 33)	/* KVM was short of MMU pages: it reclaims roots
+					 * (kvm_mmu_zap_oldest_mmu_pages), guest writes or not */
+#define AF_ZAPF_GEN_SHIFT 40		/* sp->mmu_valid_gen in bits 40-47 */
+
+/* ---- sizes, checked by both compilers ---- */
+
+_Static_assert(sizeof(struct af_event) == AF_EVENT_SIZE, "af_event ABI size");
 _Static_assert(sizeof(struct af_as_val) == 56, "af_as_val ABI size");
 _Static_assert(sizeof(struct af_vm_val) == 48, "af_vm_val ABI size");
 _Static_assert(sizeof(struct af_vcpu_val) == 40, "af_vcpu_val ABI size");
-#endif
+_Static_assert(sizeof(struct af_unshadowed) == 24, "af_unshadowed ABI size");
 
 #endif /* ANTFARM_ABI_H */

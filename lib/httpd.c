@@ -18,6 +18,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "httpd.h"
 
 /* RFC 9110 tchar */
@@ -168,10 +169,7 @@ struct httpd {
 
 static time_t now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(af_now_ns() / 1000000000ull);
 }
 
 /* "host:port", "[v6]:port" -> getaddrinfo's two strings */

@@ -12,21 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/clock.h"
+#include "lib/sock.h"
 
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return af_now_ns() / 1e9;
 }
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	static char buf[1 << 20];
 	char req[256], line[256];
 	unsigned long long want, events = 0, lost = 0;
@@ -39,10 +36,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	want = strtoull(argv[2], NULL, 10);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		perror("connect");
+	fd = sock_connect(argv[1], SOCK_STREAM, 0);
+	if (fd < 0) {
+		fprintf(stderr, "sub-bench: connect %s: %s\n", argv[1], strerror(-fd));
 		return 1;
 	}
 	snprintf(req, sizeof(req), "{\"events\":%s}\n", argc > 3 ? argv[3] : "[\"switch\"]");

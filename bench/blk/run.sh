@@ -57,9 +57,11 @@ start_backend() {	# name file kind -> $bpid, $sock
 		"$ANTFARM_BLK" --socket "$sock" --disk "$2" --num-queues "$Q" $direct \
 			>"$work/$1.log" 2>&1 &
 	else
+		# Both back-ends serve the same image at once, on purpose: antfarm-blk
+		# holds its write lock, so qemu-storage-daemon must not take its own.
 		cd_=off; [ "$3" = disk ] && cd_=on
 		"$QSD" --object iothread,id=iot0 \
-			--blockdev driver=file,node-name=f,filename="$2",aio=io_uring,cache.direct=$cd_ \
+			--blockdev driver=file,node-name=f,filename="$2",aio=io_uring,cache.direct=$cd_,locking=off \
 			--export type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path="$sock",writable=on,num-queues="$Q",iothread=iot0 \
 			>"$work/$1.log" 2>&1 &
 	fi

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include "../../tests/sched/sim.h"
+#include "lib/clock.h"
 
 static const char *const scheds[] = {
 	"fifo", "deadline", "idle-per-queue", "anticipatory", "oracle",
@@ -133,14 +134,6 @@ static int run_all(const struct opts *o)
 	return err;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* Keep 'depth' requests queued; each round dispatches one and completes
  * it 10 us (virtual) later, then adds a replacement. */
 static int cpu_point(const struct af_sched_ops *ops, int depth)
@@ -162,7 +155,7 @@ static int cpu_point(const struct af_sched_ops *ops, int depth)
 			.nsect = 8, .proc = 0x1000 * (i % 8 + 1), .queue = i % 8 };
 		ops->add(s, &rq[i], vnow);
 	}
-	t0 = mono_ns();
+	t0 = af_now_ns();
 	for (int i = 0; i < ROUNDS; i++) {
 		uint64_t wake;
 		struct af_sched_req *r = ops->next(s, vnow, &wake);
@@ -177,7 +170,7 @@ static int cpu_point(const struct af_sched_ops *ops, int depth)
 		r->sector = rng % (1ull << 40);
 		ops->add(s, r, vnow);
 	}
-	t1 = mono_ns();
+	t1 = af_now_ns();
 	ops->destroy(s);
 	free(rq);
 	printf("{\"bench\":\"cpu\",\"scheduler\":\"%s\",\"queued\":%d,"

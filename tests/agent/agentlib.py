@@ -55,8 +55,9 @@ def preflight():
 class Agent:
     """antfarm-agent on a private socket.  attach=False (the default for
     tests that inject their observations): nothing is attached, so a guest
-    running on the host meanwhile cannot add events or move counters."""
-    def __init__(self, *args, valgrind=None, attach=False):
+    running on the host meanwhile cannot add events or move counters.
+    preexec runs in the child before the agent (e.g. to set a limit)."""
+    def __init__(self, *args, valgrind=None, attach=False, preexec=None):
         self.dir = tempfile.mkdtemp(prefix="antfarm-agent-test.")
         self.sock = os.path.join(self.dir, "agent.sock")
         self.log = os.path.join(self.dir, "agent.log")
@@ -65,7 +66,7 @@ class Agent:
         if valgrind:
             cmd = valgrind + cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.log, "w"))
+                                     stderr=open(self.log, "w"), preexec_fn=preexec)
         self.pid = self.proc.pid   # valgrind runs the agent in this process
         deadline = time.time() + (60 if valgrind else 15)
         while time.time() < deadline:

@@ -1,11 +1,15 @@
 # Agent tests: protocol unit tests (C), and the live agent driven through
 # its replay program by af-inject over a temporary socket (Python drivers:
-# live_test.py, and valgrind_test.py for leaks and memory errors).
+# live_test.py, valgrind_test.py for leaks and memory errors, socket_test.py
+# for the socket's locks, paths and modes and the CLI's timeouts, utf8_test.py
+# for UTF-8 and JSON on every line the agent writes, limits_test.py for the
+# open-file limit and the memory of the queues).
 
 TEST_AGENT_PROTO := $(BUILD)/tests/agent/test_proto
 AF_INJECT        := $(BUILD)/tests/agent/af-inject
 TEST_PROGS += $(TEST_AGENT_PROTO) tests/agent/live_test.py tests/agent/valgrind_test.py \
-              tests/agent/vmname_test.py
+              tests/agent/vmname_test.py tests/agent/socket_test.py tests/agent/utf8_test.py \
+              tests/agent/limits_test.py
 
 # the drivers are scripts; what they run must be built with them
 build-all: $(AF_INJECT)

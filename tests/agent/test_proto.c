@@ -266,7 +266,7 @@ static void test_outq(void)
 		return;
 	}
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	outq_init(&q, 10 * 19);
+	outq_init(&q, 10 * 19, NULL);
 	for (int i = 0; i < 15; i++)
 		dropped += outq_push_event(&q, line, 19) != 0;
 	CHECK(dropped == 5 && outq_len(&q) == 190 && q.lost == 5 && q.lost_total == 5,
@@ -283,7 +283,7 @@ static void test_outq(void)
 
 	/* a reader that stops: the socket fills, the queue caps, nothing blocks */
 	outq_free(&q);
-	outq_init(&q, 64 * 1024);
+	outq_init(&q, 64 * 1024, NULL);
 	unsigned pushed = 0, drops = 0;
 	for (int i = 0; i < 100000; i++) {
 		if (outq_push_event(&q, line, 19))
@@ -316,7 +316,7 @@ static void test_outq(void)
 	outq_free(&q);
 
 	/* a closed peer is an error, not a hang */
-	outq_init(&q, 1024);
+	outq_init(&q, 1024, NULL);
 	outq_push_event(&q, line, 19);
 	close(sv[1]);
 	CHECK(outq_flush(&q, sv[0]) == -EPIPE, "write to closed peer not EPIPE");
@@ -324,8 +324,115 @@ static void test_outq(void)
 	close(sv[0]);
 }
 
+/* RFC 3629, byte by byte: what utf8_seq accepts is exactly UTF-8. */
+static int is_utf8(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_seq(s + i, n - i);
+
+		if (!len)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+static void test_utf8(void)
+{
+	static const struct { const char *s; size_t len; } bad[] = {
+		{ "\x80", 1 }, { "\xbf", 1 }, { "\xc0\x80", 2 }, { "\xc1\xbf", 2 },	/* overlong */
+		{ "\xe0\x80\x80", 3 }, { "\xf0\x80\x80\x80", 4 },
+		{ "\xed\xa0\x80", 3 }, { "\xed\xbf\xbf", 3 },			/* surrogates */
+		{ "\xf4\x90\x80\x80", 4 }, { "\xf5\x80\x80\x80", 4 }, { "\xff", 1 },	/* > U+10FFFF */
+		{ "\xc3", 1 }, { "\xe2\x82", 2 }, { "\xf0\x9f\x98", 3 },		/* cut */
+		{ "\xc3\x28", 2 },
+	};
+	static const char *const good[] = {
+		"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",
+		"\xed\x9f\xbf", "\xee\x80\x80",
+	};
+	struct sbuf b = { 0 };
+	char err[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(utf8_seq(bad[i].s, bad[i].len) == 0, "accepted bad sequence %zu", i);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(utf8_seq(good[i], strlen(good[i])) == strlen(good[i]), "refused %zu", i);
+	/* the writer: invalid bytes become U+FFFD, the output is UTF-8 */
+	sb_str(&b, "\xff\xfe ok \xc3\xa9 \xed\xa0\x80 \x01 \"\\");
+	CHECK(!b.failed && b.len && is_utf8(b.p, b.len), "writer output not UTF-8");
+	CHECK(b.len == strlen("\"\\ufffd\\ufffd ok \xc3\xa9 \\ufffd\\ufffd\\ufffd \\u0001 \\\"\\\\\"") &&
+	      !memcmp(b.p, "\"\\ufffd\\ufffd ok \xc3\xa9 \\ufffd\\ufffd\\ufffd \\u0001 \\\"\\\\\"", b.len),
+	      "writer output: %.*s", (int)b.len, b.p);
+	sb_free(&b);
+	/* cuts fall on character boundaries */
+	CHECK(utf8_cut("aaa\xc3\xa9", 5, 4) == 3, "cut inside a 2-byte character");
+	CHECK(utf8_cut("aaa\xc3\xa9", 5, 5) == 5, "whole string");
+	CHECK(utf8_cut("\xf0\x9f\x98\x80x", 5, 3) == 0, "cut inside a 4-byte character");
+	CHECK(utf8_cut("\xff" "ab", 3, 2) == 2, "an invalid byte is a character of its own");
+	/* the reader refuses what is not UTF-8 */
+	{
+		struct json_obj o;
+
+		CHECK(json_parse_object("{\"cmd\":\"\xff\xfe\"}", 12, &o, err, sizeof(err)) == -1 &&
+		      strstr(err, "UTF-8"), "raw 0xff 0xfe accepted: %s", err);
+		json_obj_free(&o);
+		CHECK(json_parse_object("{\"a\":\"\xc3\xa9\"}", 10, &o, err, sizeof(err)) == 0,
+		      "valid UTF-8 refused: %s", err);
+		json_obj_free(&o);
+	}
+}
+
+/* Error replies: valid JSON and UTF-8 for any input, names cut whole. */
+static void test_error_replies(void)
+{
+	struct af_request r;
+	struct sbuf b = { 0 };
+	char err[160], line[200];
+
+	snprintf(line, sizeof(line), "{\"cmd\":\"%s\xc3\xa9\"}", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	CHECK(af_request_parse(line, strlen(line), &r, err, sizeof(err)) == -1, "bad cmd accepted");
+	CHECK(is_utf8(err, strlen(err)) && strstr(err, "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""),
+	      "a 40-byte cut split a character: %s", err);
+	af_error_json(&b, "bad \xff\xfe name");
+	CHECK(!b.failed && is_utf8(b.p, b.len) && !memchr(b.p, 0xff, b.len), "error line: %.*s",
+	      (int)b.len, b.p);
+	sb_free(&b);
+}
+
+/* The pool bounds what all queues hold together; replies still get in. */
+static void test_outq_pool(void)
+{
+	struct outq_pool pool = { .limit = 8192 };
+	struct outq a, b;
+	char ev[100];
+	int taken = 0;
+
+	memset(ev, 'e', sizeof(ev) - 1);
+	ev[sizeof(ev) - 1] = '\n';
+	outq_init(&a, 1 << 20, &pool);
+	outq_init(&b, 1 << 20, &pool);
+	for (int i = 0; i < 200; i++)
+		taken += outq_push_event(&a, ev, sizeof(ev)) == 0;
+	CHECK(taken == 81 && pool.used == 8192, "one queue took %d events, pool %zu", taken,
+	      pool.used);
+	CHECK(outq_push_event(&b, ev, sizeof(ev)) == -1 && b.lost == 1,
+	      "an event taken past the pool's limit");
+	CHECK(outq_push(&b, ev, sizeof(ev)) == 0 && pool.used == 12288,
+	      "a reply refused by the pool (used %zu)", pool.used);
+	outq_free(&a);
+	CHECK(pool.used == 4096, "pool after a queue went: %zu", pool.used);
+	CHECK(outq_push_event(&b, ev, sizeof(ev)) == 0 && b.lost == 0,
+	      "no room again after the pool was freed");
+	outq_free(&b);
+	CHECK(pool.used == 0, "pool leaks %zu bytes", pool.used);
+}
+
 int main(void)
 {
+	test_utf8();
+	test_outq_pool();
+	test_error_replies();
 	test_json_good();
 	test_json_bad();
 	test_json_prefixes();

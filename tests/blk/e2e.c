@@ -66,7 +66,7 @@ static bool connect_start(struct vhu_dev *d, unsigned nq, bool inflight, bool ev
 	o.no_indirect = 1;
 	o.no_event_idx = !event_idx;
 	o.want_inflight = inflight;
-	return vhu_dev_init(d, &o, nq) == 0 && vhu_setup(d, be.sock, 2000) == 0;
+	return test_connect_with(d, &be, &o, nq) == 0;
 }
 
 static void fill(uint8_t *b, size_t n, unsigned seed)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: vhost-user message reception and the validation gate.
+ * libFuzzer target: vhost-user message reception (vhost_user_rx_read) and
+ * the validation gate.
  * The input is streamed through a socketpair (with 0-3 fds attached, as
  * chosen by the first byte); every message that passes the gate is then
  * checked the way the handlers use it (memory table, config window).
@@ -49,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned nfds;
 	struct iovec iov;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct vhost_user_msg msg;
+	struct vhost_user_rx rx = { 0 };
 
 	if (size < 2 || size > 4096 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return 0;
@@ -71,16 +72,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sendmsg(sv[0], &mh, 0) < 0)
 		goto out;
 	shutdown(sv[0], SHUT_WR);
+	/* the whole input is in the socket, then EOF: never VUB_RX_MORE */
 	for (;;) {
 		const char *why = NULL;
-		int rc = vhost_user_msg_recv(sv[1], &msg, &why);
 
-		if (rc <= 0)
+		if (vhost_user_rx_read(sv[1], &rx, 1, &why) != VUB_RX_MSG)
 			break;
-		if (!vhost_user_msg_check(&msg, 4))
-			use(&msg);
-		vhost_user_msg_close_fds(&msg);
+		if (!vhost_user_msg_check(&rx.msg, 4))
+			use(&rx.msg);
+		vhost_user_msg_close_fds(&rx.msg);
 	}
+	vhost_user_rx_reset(&rx);
 out:
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]);

@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "lib/sock.h"
 #include "testlib.h"
 
 #define VMKEY	0x7700000ull
@@ -50,7 +51,6 @@ static void stop_agent(void)
 static int start_agent(const char *hints)
 {
 	char sock[108];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	snprintf(sock, sizeof(sock), "%s/agent.sock", vhu_test_dir());
 	agent_pid = fork();
@@ -68,15 +68,13 @@ static int start_agent(const char *hints)
 	if (agent_pid < 0)
 		return -1;
 	atexit(stop_agent);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	for (int i = 0; i < 300; i++) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		int fd = sock_connect(sock, SOCK_STREAM, 0);
 
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
-		if (ok)
 			return 0;
+		}
 		if (waitpid(agent_pid, NULL, WNOHANG) == agent_pid) {
 			agent_pid = -1;
 			return -1;
@@ -114,23 +112,10 @@ static const char *obs_notify(char *buf, size_t len, unsigned vcpu, uint64_t add
 /* The "hints" line of antfarm-blk's stats, into buf. */
 static int hints_stats(char *buf, size_t len)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char all[16384];
-	size_t n = 0;
-	ssize_t r;
-	char *line, *end;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char all[16384], *line, *end;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", stats_path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (fd >= 0)
-			close(fd);
+	if (vhu_read_stats(stats_path, all, sizeof(all)) < 0)
 		return -1;
-	}
-	while (n < sizeof(all) - 1 && (r = read(fd, all + n, sizeof(all) - 1 - n)) > 0)
-		n += r;
-	close(fd);
-	all[n] = 0;
 	line = strstr(all, "{\"type\":\"hints\"");
 	if (!line)
 		return -1;
@@ -170,14 +155,6 @@ static long long tagged(const char *s, uint64_t root)
 	return sum;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void on_done(struct vhu_req *r, void *arg)
 {
 	(void)r;
@@ -209,7 +186,7 @@ static int run_case(struct vhu_dev *d, const struct one_case *c)
 		b = c->decoy ? obs_notify(o2, sizeof(o2), !c->vcpu, DECOY, 0) : NULL;
 		CHECK(inject(a, b, NULL, NULL) == 0, "%s: af-inject failed", c->name);
 	}
-	t0 = mono_ns();		/* the guest's doorbell write */
+	t0 = af_now_ns();		/* the guest's doorbell write */
 	if (vhu_req_submit(r, VIRTIO_BLK_T_IN, 8, 4096) < 0 || vhu_kick(vq) < 0)
 		return -1;
 	CHECK(vq->kicks == kicks + 1, "%s: the front-end did not kick", c->name);

@@ -41,7 +41,7 @@ $(BLK_ASAN): $(BLK_SRCS) $(LIB_SRCS) $(wildcard blk/*.h lib/*.h include/*.h) $(F
 		-D_GNU_SOURCE -I. -Iinclude $(BLK_SRCS) $(LIB_SRCS) -o $@ -luring -lpthread -lm
 build-all: $(BLK_ASAN)
 TEST_PROGS += tests/blk/asan-e2e.sh
-TEST_PROGS += tests/blk/cli.sh
+TEST_PROGS += tests/blk/cli.sh tests/blk/sockets.sh
 TEST_PROGS += tests/blk/hdd-share.sh
 
 # exact hint tags: antfarm-agent + af-inject + antfarm-blk + the vhu front-end

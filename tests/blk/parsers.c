@@ -281,7 +281,7 @@ static void test_avail_and_inflight(void)
 	static uint8_t ring[8192] __attribute__((aligned(64)));
 	static uint8_t region[16 + 16 * 8];
 	struct vub_vq vq = { .num = 8 };
-	uint16_t heads[8];
+	struct vq_redo heads[8];
 
 	memset(ring, 0, sizeof(ring));
 	vq.avail = (void *)ring;
@@ -302,7 +302,7 @@ static void test_avail_and_inflight(void)
 	vq.infl->last_batch_head = 2;
 	vq.infl->used_idx = 4;
 	vq.used->idx = 5;
-	CHECK(vq_inflight_recover(&vq, heads) == 2 && heads[0] == 1 && heads[1] == 3,
+	CHECK(vq_inflight_recover(&vq, heads) == 2 && heads[0].head == 1 && heads[1].head == 3,
 	      "resubmission order by counter");
 	CHECK(vq.last_avail == 7 && vq.used_idx == 5 && vq.infl->used_idx == 5,
 	      "last_avail %u used_idx %u", vq.last_avail, vq.used_idx);

@@ -8,7 +8,7 @@ A=$B/tests/blk/asan
 dir=$(mktemp -d /tmp/vhu-asan.XXXXXX) || exit 1
 trap 'rm -rf "$dir"' EXIT
 rc=0
-for t in test-blk test-hostile test-restart; do
+for t in test-blk test-hostile test-restart test-peers test-shrink; do
 	ASAN_OPTIONS="log_path=$dir/asan:detect_leaks=1" \
 	UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1" \
 	ANTFARM_BUILD=$A "$B/tests/vhu/$t" >"$dir/$t.log" 2>&1

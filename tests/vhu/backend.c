@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -263,15 +264,17 @@ int vhu_backend_log_has(struct vhu_backend *b, const char *text)
 
 int vhu_read_stats(const char *path, char *buf, size_t len)
 {
+	struct timeval tv = { .tv_sec = 5 };	/* a back-end that does not answer fails */
 	int fd = sock_connect(path, SOCK_STREAM, 2000);
 	size_t off = 0;
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (fd < 0)
 		return fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (off < len - 1 && (n = read(fd, buf + off, len - 1 - off)) > 0)
 		off += n;
 	buf[off] = 0;
 	close(fd);
-	return 0;
+	return n < 0 ? -errno : 0;
 }

@@ -4,7 +4,8 @@ VHU_LIB_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu.o vhu_ring.o vhu_msg.o vhu_c
 		$(CHECK_OBJS) $(LIB_OBJS)
 VHU_CLIENT   := $(BUILD)/tests/vhu-client
 VHU_CLIENT_OBJS := $(addprefix $(BUILD)/tests/vhu/,vhu_client.o vhu_bench.o vhu_raw.o)
-VHU_TESTS    := $(addprefix $(BUILD)/tests/vhu/,test-qsd test-blk test-hostile test-restart)
+VHU_TESTS    := $(addprefix $(BUILD)/tests/vhu/,test-qsd test-blk test-hostile test-restart \
+		test-peers test-shrink)
 
 TEST_PROGS += $(VHU_TESTS) tests/vhu/asan.sh
 build-all: $(VHU_CLIENT)

@@ -47,21 +47,25 @@ void test_start(struct vhu_backend *b, enum vhu_backend_kind kind, const char *n
 	}
 }
 
+int test_connect_with(struct vhu_dev *d, struct vhu_backend *b, const struct vhu_opts *o,
+		      unsigned nq)
+{
+	int rc = vhu_dev_init(d, o, nq);
+
+	return rc ? rc : vhu_setup(d, b->sock, 2000);
+}
+
 static int connect_opts(struct vhu_dev *d, struct vhu_backend *b, unsigned nq,
 			int inflight, uint64_t extra, int plain)
 {
 	struct vhu_opts o;
-	int rc;
 
 	vhu_opts_defaults(&o);
 	o.qd = 64;
 	o.want_inflight = inflight;
 	o.extra_mem = extra;
 	o.no_event_idx = o.no_indirect = plain;
-	rc = vhu_dev_init(d, &o, nq);
-	if (rc == 0)
-		rc = vhu_setup(d, b->sock, 2000);
-	return rc;
+	return test_connect_with(d, b, &o, nq);
 }
 
 int test_connect(struct vhu_dev *d, struct vhu_backend *b, unsigned nq, int inflight)

@@ -16,6 +16,9 @@ void test_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
 /* Start a back-end on a fresh disk; fails the test (exit 1) if it cannot. */
 void test_start(struct vhu_backend *b, enum vhu_backend_kind kind, const char *name,
 		unsigned nq, int writable, const char *const *extra, char *disk, size_t len);
+/* Fresh device with options o and nq queues, set up on b like QEMU does. */
+int test_connect_with(struct vhu_dev *d, struct vhu_backend *b, const struct vhu_opts *o,
+		      unsigned nq);
 /* Fresh device with nq queues connected to b and set up like QEMU does. */
 int test_connect(struct vhu_dev *d, struct vhu_backend *b, unsigned nq, int inflight);
 /* One queue, 'extra' spare bytes of guest memory for hand-made tables. */

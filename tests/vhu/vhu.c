@@ -4,6 +4,7 @@
  * memory table, vring layout and start/stop.  Requests: vhu_ring.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,11 @@ int vhu_dev_init(struct vhu_dev *d, const struct vhu_opts *o, unsigned nq)
 	d->mem_size = ALIGN_UP(nq * queue_mem(&d->o) + d->o.extra_mem + 16 * PAGE,
 			       2 * 1024 * 1024);
 	d->mem_gpa = GUEST_BASE;
-	d->mem_fd = memfd_create("vhu-guest", MFD_CLOEXEC);
+	if (d->o.mem_path)
+		d->mem_fd = open(d->o.mem_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	else
+		d->mem_fd = memfd_create("vhu-guest", MFD_CLOEXEC |
+					 (d->o.mem_sealable ? MFD_ALLOW_SEALING : 0));
 	if (d->mem_fd < 0 || ftruncate(d->mem_fd, d->mem_size) < 0)
 		return -errno;
 	d->mem = mmap(NULL, d->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -376,6 +381,24 @@ int vhu_start_queues(struct vhu_dev *d, int restart)
 	return 0;
 }
 
+/* The inflight region in a memfd of ours (no seals) instead of the
+ * back-end's: a front-end that can shrink it later. */
+static int own_inflight(struct vhu_dev *d)
+{
+	int fd = memfd_create("vhu-inflight", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, d->inflight_size) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	munmap(d->inflight, d->inflight_size);
+	d->inflight = NULL;
+	close(d->inflight_fd);
+	d->inflight_fd = fd;
+	return 0;
+}
+
 /*
  * The bring-up in QEMU 7.2's order: connect (features, protocol features,
  * queue count, owner, config), then start (inflight buffer, SET_FEATURES,
@@ -393,6 +416,8 @@ static int bring_up(struct vhu_dev *d, const char *path, int timeout_ms, int res
 	if (r == 0 && has_feature(d->acked_proto, VHU_PF_INFLIGHT)) {
 		if (!restart)
 			r = vhu_inflight_get(d);
+		if (r == 0 && !restart && d->o.own_inflight)
+			r = own_inflight(d);
 		if (r == 0 && d->inflight_fd >= 0)
 			r = vhu_inflight_set(d);
 	}

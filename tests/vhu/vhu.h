@@ -245,6 +245,10 @@ struct vhu_opts {
 	int no_reply_ack;
 	int want_inflight;		/* negotiate INFLIGHT_SHMFD when offered */
 	uint64_t extra_mem;		/* spare guest memory for hostile tests */
+	const char *mem_path;		/* guest memory in this regular file, not a memfd */
+	int mem_sealable;		/* memfd with MFD_ALLOW_SEALING (as QEMU's seal=on) */
+	int own_inflight;		/* hostile: hand back a memfd of our own, of the size
+					 * GET_INFLIGHT_FD said, instead of the back-end's */
 };
 
 struct vhu_dev {
