@@ -2,8 +2,9 @@
 /*
  * The collector: probes the host, loads the BPF programs that apply
  * (probe-then-autoload), attaches them and hands ring-buffer records to
- * the agent.  The inference itself runs in BPF (bpf/infer.h); this file
- * only configures it and reads its maps.
+ * the agent; feeds observations to the replay program, records them, polls
+ * unshadowed roots.  The inference itself runs in BPF (bpf/infer.h).
+ * Reading the maps: collector_maps.c; their metrics: collector_metrics.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,11 +17,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <syslog.h>
-#include "collector.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "collector_host.h"
-#include "antfarm.skel.h"
+#include "collector_int.h"
 #include "digest.h"
 
 #define AF_DEFAULT_IDLE_NS	(300ull * 1000000000ull)
@@ -44,15 +43,7 @@
  * from its row.  Adding a program: the function in bpf/antfarm.bpf.c, an
  * enum af_prog_id slot, and a row here.
  */
-struct af_prog_desc {
-	const char *name;	/* function name in bpf/antfarm.bpf.c */
-	const char *tp;		/* tracepoint (BTF typedef btf_trace_<tp>); NULL: never attached */
-	unsigned id;		/* enum af_prog_id: slot of its counters */
-	unsigned hosts;		/* H_* where it applies */
-	int cr3_source;		/* one of the programs that see CR3 */
-};
-
-static const struct af_prog_desc af_progs[] = {
+const struct af_prog_desc af_progs[] = {
 	{ "af_emulate",      "kvm_emulate_insn",         AF_PROG_EMULATE,   H_ALL,    1 },
 	{ "af_exit",         "kvm_exit",                 AF_PROG_EXIT,      H_VENDOR, 1 },
 	{ "af_entry",        "kvm_entry",                AF_PROG_ENTRY,     H_VENDOR, 1 },
@@ -67,55 +58,13 @@ static const struct af_prog_desc af_progs[] = {
 	{ "af_pio",          "kvm_pio",                  AF_PROG_PIO,       H_ALL,    0 },
 	{ AF_REPLAY_PROG,    NULL,                       AF_PROG_REPLAY,    H_ALL,    0 },
 };
+const size_t af_nprogs = sizeof(af_progs) / sizeof(af_progs[0]);
 #define AF_NPROGS (sizeof(af_progs) / sizeof(af_progs[0]))
+_Static_assert(sizeof(af_progs) / sizeof(af_progs[0]) <= AF_PROG_MAX, "a counter slot per program");
 
-struct af_collector {
-	struct antfarm_bpf *skel;
-	struct ring_buffer *rb;
-	struct ring_buffer *obs_rb;	/* --record: the observations */
-	struct af_collector_opts opts;
-	struct af_host_info host;
-	int stats_fd;
-	af_event_cb cb;
-	void *cb_ctx;
-	int cb_count;
-	af_obs_cb obs_cb;		/* --record */
-	void *obs_ctx;
-	int stopped;
-	int attached[AF_NPROGS];
-	struct bpf_link *links[AF_NPROGS];
-	char note[256];
-};
-
-static struct bpf_program *prog_of(struct antfarm_bpf *s, size_t i)
+struct bpf_program *prog_of(struct antfarm_bpf *s, size_t i)
 {
 	return i < AF_NPROGS ? bpf_object__find_program_by_name(s->obj, af_progs[i].name) : NULL;
-}
-
-/* Calls fn for every entry of a hash map; stops at fn's first non-zero
- * return and returns it, else the number of entries visited. */
-static int map_walk(int fd, size_t ksz, void *val, int (*fn)(void *ctx, const void *k, void *v),
-		    void *ctx)
-{
-	unsigned char k[32], next[32];
-	void *prev = NULL;
-	int n = 0, r;
-
-	if (ksz > sizeof(k))
-		return -EINVAL;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(k, next, ksz);
-		prev = k;
-		if (bpf_map_lookup_elem(fd, k, val))
-			continue;	/* deleted meanwhile */
-		r = fn(ctx, k, val);
-		if (r < 0)
-			continue;	/* skipped */
-		if (r > 0)
-			return r;
-		n++;
-	}
-	return n;
 }
 
 static void set_err(char *err, size_t len, const char *fmt, ...)
@@ -621,237 +570,3 @@ int af_collector_prog_attached(const struct af_collector *c, const char *tp)
 	return 0;
 }
 
-/* A vCPU's current address space, for the intervals not yet in run_ns. */
-struct cur_load {
-	struct af_vcpu_key k;
-	struct af_vcpu_val v;
-};
-
-struct walk_ctx {
-	af_proc_cb proc_cb;
-	af_vm_cb vm_cb;
-	void *ctx;
-	struct cur_load *loads;
-	size_t nloads, cap;
-	uint64_t now;
-};
-
-static int load_entry(void *ctx, const void *key, void *val)
-{
-	struct walk_ctx *w = ctx;
-	const struct af_vcpu_val *v = val;
-
-	if (!v->cur_as)
-		return -1;
-	if (w->nloads == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 64;
-		struct cur_load *n = realloc(w->loads, cap * sizeof(*n));
-
-		if (!n)
-			return 1;	/* stop: cpu_ns falls back to run_ns */
-		w->loads = n;
-		w->cap = cap;
-	}
-	memcpy(&w->loads[w->nloads].k, key, sizeof(struct af_vcpu_key));
-	w->loads[w->nloads++].v = *v;
-	return 0;
-}
-
-/* run_ns is charged at switches; add what every vCPU that has this process
- * loaded has run of it since. */
-static void add_running(const struct walk_ctx *w, const struct af_as_key *k,
-			struct af_proc_info *p)
-{
-	p->cpu_ns = p->run_ns;
-	if (!p->live)
-		return;
-	for (size_t i = 0; i < w->nloads; i++) {
-		const struct cur_load *l = &w->loads[i];
-
-		if (l->k.vm_key != k->vm_key || l->v.cur_as != k->as || l->v.cur_gen != p->gen)
-			continue;
-		p->running++;
-		if (w->now > l->v.since_ns)
-			p->cpu_ns += w->now - l->v.since_ns;
-	}
-}
-
-static int proc_entry(void *ctx, const void *key, void *val)
-{
-	const struct af_as_key *k = key;
-	const struct af_as_val *v = val;
-	struct walk_ctx *w = ctx;
-	struct af_proc_info p = {
-		.vm_key = k->vm_key, .vm_pid = v->vm_pid, .gen = v->gen, .as = k->as,
-		.first_ns = v->first_ns, .last_ns = v->last_ns, .run_ns = v->run_ns,
-		.switches = v->switches, .last_vcpu = v->last_vcpu, .live = v->live,
-		.exit_reason = v->reason, .flags = v->flags,
-	};
-	int r;
-
-	add_running(w, k, &p);
-	r = w->proc_cb(w->ctx, &p);
-
-	return r != 0;
-}
-
-static int vm_entry(void *ctx, const void *key, void *val)
-{
-	const uint64_t *k = key;
-	const struct af_vm_val *v = val;
-	struct walk_ctx *w = ctx;
-	struct af_vm_info i = {
-		.vm_key = *k, .vm_pid = v->vm_pid, .nvcpus = v->nvcpus,
-		.live_procs = v->live_procs, .fidelity = v->fidelity,
-		.first_ns = v->first_ns, .last_ns = v->last_ns,
-	};
-	int r;
-
-	if (v->flags & AF_VMF_DEAD)
-		return -1;
-	r = w->vm_cb(w->ctx, &i);
-	return r != 0;
-}
-
-int af_collector_foreach_proc_at(struct af_collector *c, uint64_t now_ns,
-				 af_proc_cb cb, void *ctx)
-{
-	struct walk_ctx w = { .proc_cb = cb, .ctx = ctx, .now = now_ns };
-	struct af_vcpu_val vc;
-	struct af_as_val v;
-	int n;
-
-	map_walk(bpf_map__fd(c->skel->maps.vcpus), sizeof(struct af_vcpu_key), &vc,
-		 load_entry, &w);
-	n = map_walk(bpf_map__fd(c->skel->maps.procs), sizeof(struct af_as_key), &v,
-		     proc_entry, &w);
-	free(w.loads);
-	return n;
-}
-
-int af_collector_foreach_proc(struct af_collector *c, af_proc_cb cb, void *ctx)
-{
-	return af_collector_foreach_proc_at(c, af_now_ns(), cb, ctx);
-}
-
-int af_collector_foreach_vm(struct af_collector *c, af_vm_cb cb, void *ctx)
-{
-	struct walk_ctx w = { .vm_cb = cb, .ctx = ctx };
-	struct af_vm_val v;
-
-	return map_walk(bpf_map__fd(c->skel->maps.vms), sizeof(uint64_t), &v, vm_entry, &w);
-}
-
-/* Sum of a per-CPU u64 array slot. */
-static uint64_t percpu_sum(int fd, uint32_t idx)
-{
-	int ncpu = libbpf_num_possible_cpus(), i;
-	uint64_t sum = 0, *vals;
-
-	if (ncpu <= 0)
-		return 0;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	if (bpf_map_lookup_elem(fd, &idx, vals) == 0)
-		for (i = 0; i < ncpu; i++)
-			sum += vals[i];
-	free(vals);
-	return sum;
-}
-
-uint64_t af_collector_drops(struct af_collector *c, unsigned prog_id)
-{
-	return percpu_sum(bpf_map__fd(c->skel->maps.drops), prog_id);
-}
-
-uint64_t af_collector_events(struct af_collector *c, unsigned type)
-{
-	return percpu_sum(bpf_map__fd(c->skel->maps.evcount), type);
-}
-
-uint64_t af_collector_stat(struct af_collector *c, unsigned what)
-{
-	return percpu_sum(bpf_map__fd(c->skel->maps.stats), what);
-}
-
-static const char *const stat_names[AF_STAT_MAX] = {
-	[AF_STAT_PROCS_FULL] = "procs_map_full", [AF_STAT_VM_LIMIT] = "vm_process_limit",
-	[AF_STAT_VCPUS_FULL] = "vcpus_map_full", [AF_STAT_VMS_FULL] = "vms_map_full",
-	[AF_STAT_REAPED] = "exited_forgotten", [AF_STAT_DIGEST_FAIL] = "root_unreadable",
-	[AF_STAT_RECORD_LOST] = "record_lost",
-};
-
-static const char *const ev_names[AF_EV_MAX] = {
-	[AF_EV_CREATE] = "create", [AF_EV_EXIT] = "exit", [AF_EV_SWITCH] = "switch",
-	[AF_EV_VM_EXIT] = "vm-exit", [AF_EV_NOTIFY] = "notify", [AF_EV_VM_NEW] = "vm-new",
-};
-
-/* One Prometheus counter family from a per-CPU array with named slots. */
-static void named_counters(FILE *out, const char *metric, const char *label, const char *help,
-			   const char *const *names, unsigned n, int fd)
-{
-	unsigned i;
-
-	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", metric, help, metric);
-	for (i = 0; i < n; i++)
-		if (names[i])
-			fprintf(out, "%s{%s=\"%s\"} %llu\n", metric, label, names[i],
-				(unsigned long long)percpu_sum(fd, i));
-}
-
-void af_collector_metrics(struct af_collector *c, FILE *out)
-{
-	size_t i;
-
-	named_counters(out, "antfarm_bpf_events_total", "type", "Events inferred in BPF, by "
-		       "type (switches are counted even when not sent).", ev_names, AF_EV_MAX,
-		       bpf_map__fd(c->skel->maps.evcount));
-	fprintf(out, "# HELP antfarm_bpf_reserve_failures_total Ring-buffer records lost "
-		"because the buffer was full, by program.\n"
-		"# TYPE antfarm_bpf_reserve_failures_total counter\n");
-	for (i = 0; i < AF_NPROGS; i++)
-		fprintf(out, "antfarm_bpf_reserve_failures_total{prog=\"%s\"} %llu\n",
-			bpf_program__name(prog_of(c->skel, i)),
-			(unsigned long long)af_collector_drops(c, af_progs[i].id));
-	named_counters(out, "antfarm_bpf_state_total", "what", "State the BPF side could not "
-		       "keep (map full, per-VM limit) or forgot on purpose (exited processes).",
-		       stat_names, AF_STAT_MAX, bpf_map__fd(c->skel->maps.stats));
-	fprintf(out, "# HELP antfarm_bpf_prog_attached 1 if the program is attached.\n"
-		"# TYPE antfarm_bpf_prog_attached gauge\n");
-	for (i = 0; i < AF_NPROGS; i++)
-		fprintf(out, "antfarm_bpf_prog_attached{prog=\"%s\"} %d\n",
-			bpf_program__name(prog_of(c->skel, i)), c->attached[i] == 1);
-	fprintf(out, "# HELP antfarm_bpf_run_count_total Program invocations (bpf_stats).\n"
-		"# TYPE antfarm_bpf_run_count_total counter\n"
-		"# HELP antfarm_bpf_run_time_ns_total Time spent in the program (bpf_stats).\n"
-		"# TYPE antfarm_bpf_run_time_ns_total counter\n");
-	for (i = 0; i < AF_NPROGS; i++) {
-		const char *name = bpf_program__name(prog_of(c->skel, i));
-		uint64_t cnt, ns;
-
-		if (af_collector_prog_stats(c, name, &cnt, &ns))
-			continue;
-		fprintf(out, "antfarm_bpf_run_count_total{prog=\"%s\"} %llu\n", name,
-			(unsigned long long)cnt);
-		fprintf(out, "antfarm_bpf_run_time_ns_total{prog=\"%s\"} %llu\n", name,
-			(unsigned long long)ns);
-	}
-}
-
-int af_collector_prog_stats(const struct af_collector *c, const char *prog,
-			    uint64_t *run_cnt, uint64_t *run_ns)
-{
-	struct bpf_program *p = bpf_object__find_program_by_name(c->skel->obj, prog);
-	struct bpf_prog_info info = {};
-	uint32_t len = sizeof(info);
-	int fd = p ? bpf_program__fd(p) : -1;
-
-	if (fd < 0)
-		return -ENOENT;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	*run_cnt = info.run_cnt;
-	*run_ns = info.run_time_ns;
-	return 0;
-}

@@ -5,7 +5,8 @@
 # fetch-and-add with a result (af_event.seq) needs BPF ISA v3
 $(BUILD)/bpf/antfarm.bpf.o: BPF_CFLAGS += -mcpu=v3
 
-COLLECTOR_SRCS := agent/collector.c agent/collector_host.c
+COLLECTOR_SRCS := agent/collector.c agent/collector_maps.c agent/collector_metrics.c \
+                  agent/collector_host.c
 COLLECTOR_OBJS := $(COLLECTOR_SRCS:%.c=$(BUILD)/%.o)
 
 $(COLLECTOR_OBJS): $(BUILD)/antfarm.skel.h
