@@ -358,7 +358,8 @@ static int hint_connect(void)
 static void test_stats_and_hints(void)
 {
 	static char buf[65536];
-	struct af_hint h = { AF_HINT_MAGIC, AF_HINT_VERSION, AF_HINT_NOTIFY, 0, 0, 1, 42, 0, 0 };
+	struct af_hint h = { .magic = AF_HINT_MAGIC, .version = AF_HINT_VERSION,
+			     .type = AF_HINT_NOTIFY, .ts_ns = 1, .proc = 42 };
 	int fd = hint_connect();
 	char c;
 
@@ -456,8 +457,9 @@ static void test_schedulers(void)
 
 static void send_hint(int fd, uint16_t type, uint64_t proc, uint64_t value)
 {
-	struct af_hint h = { AF_HINT_MAGIC, AF_HINT_VERSION, type, (uint32_t)getpid(), 0, 1,
-			     proc, 0xfeb00e50, value };
+	struct af_hint h = { .magic = AF_HINT_MAGIC, .version = AF_HINT_VERSION, .type = type,
+			     .vm_pid = (uint32_t)getpid(), .ts_ns = 1, .proc = proc,
+			     .addr = 0xfeb00e50, .value = value };
 
 	CHECK(send(fd, &h, sizeof(h), 0) == sizeof(h), "hint send");
 }
