@@ -193,8 +193,8 @@ static void update_stats(struct as *s, struct as_key *k,
 	if (!k->queued && !k->inflight && k->last_done) {
 		uint64_t tt = now > k->last_done ? now - k->last_done : 0;
 
-		if (tt > AS_TT_CAP)
-			tt = AS_TT_CAP;
+		if (tt > AS_TT_CAP * s->conf.time_scale)
+			tt = AS_TT_CAP * s->conf.time_scale;
 		if (!k->tt.n)
 			ewma_add(&s->new_tt, tt);
 		ewma_add(&k->tt, tt);
@@ -223,6 +223,8 @@ static void *as_create_mode(const struct af_sched_conf *conf, const char *name,
 		return NULL;
 	elv_init(&s->e, conf);
 	s->conf = *conf;
+	if (!s->conf.time_scale)
+		s->conf.time_scale = 1;
 	s->name = name;
 	s->by_queue = by_queue;
 	s->overflow.used = 1;
@@ -522,10 +524,10 @@ static void as_stats(void *p, FILE *out)
 	const char *sep = "";
 
 	fprintf(out, "{\"scheduler\":\"%s\",\"antic_enabled\":%s,"
-		"\"service_mean_us\":%llu,\"window_us\":%llu,",
+		"\"service_mean_us\":%llu,\"window_us\":%llu,\"time_scale\":%u,",
 		s->name, s->antic_on ? "true" : "false",
 		(unsigned long long)ewma_mean(&s->svc) / 1000,
-		(unsigned long long)s->conf.antic_window_ns / 1000);
+		(unsigned long long)s->conf.antic_window_ns / 1000, s->conf.time_scale);
 	elv_stats(&s->e, out);
 	fprintf(out, ",\"antic\":%llu,\"hits\":%llu,\"coop\":%llu,"
 		"\"misses\":%llu,\"breaks\":%llu,\"evictions\":%llu,\"keys\":[",
@@ -573,6 +575,15 @@ int as_antic_enabled(void *p)
 	return ((struct as *)p)->antic_on;
 }
 
+/* Tags matter only to anticipation keyed by process: on a device found
+ * fast, waiting for them would only add latency. */
+static int as_wants_tags(void *p)
+{
+	struct as *s = p;
+
+	return !s->by_queue && !s->fast;
+}
+
 #define AS_OPS(ident, nm, create_fn)				\
 	const struct af_sched_ops ident = {			\
 		.name = nm,					\
@@ -584,6 +595,7 @@ int as_antic_enabled(void *p)
 		.done = as_done,				\
 		.proc_exit = as_exit,				\
 		.stats_json = as_stats,				\
+		.wants_tags = as_wants_tags,			\
 	}
 
 AS_OPS(af_sched_anticipatory_ops, "anticipatory", as_create);
