@@ -33,7 +33,7 @@ struct af_sched_req {
 	uint64_t sector;		/* 512-byte sectors */
 	uint32_t nsect;
 	uint8_t  op;			/* enum af_blk_op */
-	uint8_t  pad;
+	uint8_t  flags;			/* scheduler-private */
 	uint16_t queue;			/* virtqueue index */
 	uint64_t proc;			/* guest process key from hints, or AF_PROC_UNKNOWN */
 	uint64_t t_arrive;		/* ns, CLOCK_MONOTONIC */
