@@ -453,7 +453,7 @@ def vhu_iops(tmp, img, sched, qd, secs):
     be = Backend(tmp, sched, 1, hdd=False, img=img)
     try:
         out = subprocess.run([VHU, "-s", be.sock, "--json", "bench", "--rw", "randread",
-                              "--bs", "4k", "--qd", str(qd), "-t", str(secs)],
+                              "--bs", "4k", "--qd", str(qd), "-t", str(int(secs))],
                              capture_output=True, text=True, timeout=secs + 30)
         if out.returncode != 0:
             raise RuntimeError("vhu-client: " + out.stderr.strip()[-500:])
@@ -596,6 +596,14 @@ def table(lines):
               f"{ratio(an.get('mbps'), g['idle-per-queue'].get('mbps'))} | "
               f"{fmt(an.get('hints_per_req'), '.3f')} | "
               f"{fmt(an.get('agent_cpu_us_per_req'), '.0f')} |")
+    wr = [k for k in rows if k[0] == "writer+readers"]
+    if wr:
+        print("\nwriter+readers: the writer's share of the MB/s above\n")
+        print("| queues | " + " | ".join(scheds) + " |")
+        print("|---|" + "---|" * len(scheds))
+        for w, q, n, kd in wr:
+            print(f"| {q} | " + " | ".join(fmt(by.get((w, q, n, kd, s), {}).get("write_mbps"),
+                                              ".2f") for s in scheds) + " |")
     shm = [d for d in pts if d.get("workload") == "shm-randread"]
     if shm:
         print("\n/dev/shm file, no HDD model, vhu-client 4 KiB random reads, median IOPS\n")
@@ -627,7 +635,7 @@ def main():
     p.add_argument("--schedulers", default=",".join(SCHEDS))
     p.add_argument("--no-hints", action="store_true", help="no agent even where KVM works")
     p.add_argument("--no-shm", action="store_true")
-    p.add_argument("--shm-seconds", type=float, default=2)
+    p.add_argument("--shm-seconds", type=int, default=2)
     p.add_argument("--shm-repeat", type=int, default=5)
     a = p.parse_args()
     # private copies: other builds relinking build/ mid-run must not change
