@@ -66,7 +66,7 @@ struct af_agent {
 	int accept_paused;		/* out of fds: listen_w off until the next tick */
 	struct af_client *clients;
 	struct af_client *dead;		/* closed, freed after the epoll batch */
-	int nclients, nsubscribers, switch_subscribers;
+	int nclients, nsubscribers, switch_subscribers, notify_subscribers;
 	int no_switch;			/* --no-switch: never produce switch records */
 	unsigned long next_client_id;
 	struct sbuf ev_line;		/* scratch: the current event's JSON */

@@ -44,19 +44,19 @@
  * enum af_prog_id slot, and a row here.
  */
 const struct af_prog_desc af_progs[] = {
-	{ "af_emulate",      "kvm_emulate_insn",         AF_PROG_EMULATE,   H_ALL,    1 },
-	{ "af_exit",         "kvm_exit",                 AF_PROG_EXIT,      H_VENDOR, 1 },
-	{ "af_entry",        "kvm_entry",                AF_PROG_ENTRY,     H_VENDOR, 1 },
-	{ "af_cr",           "kvm_cr",                   AF_PROG_CR,        H_VENDOR, 1 },
-	{ "af_mmu_get",      "kvm_mmu_get_page",         AF_PROG_MMU_GET,   H_SHADOW, 0 },
-	{ "af_mmu_zap",      "kvm_mmu_prepare_zap_page", AF_PROG_MMU_ZAP,   H_SHADOW, 0 },
-	{ "af_zap_all_fast", "kvm_mmu_zap_all_fast",     AF_PROG_ZAP_ALL,   H_SHADOW, 0 },
-	{ "af_pfault",       "kvm_page_fault",           AF_PROG_PFAULT,    H_ALL,    0 },
-	{ "af_pexit",        "sched_process_exit",       AF_PROG_PEXIT,     H_ALL,    0 },
-	{ "af_mmio",         "kvm_mmio",                 AF_PROG_MMIO,      H_ALL,    0 },
-	{ "af_fast_mmio",    "kvm_fast_mmio",            AF_PROG_FAST_MMIO, H_ALL,    0 },
-	{ "af_pio",          "kvm_pio",                  AF_PROG_PIO,       H_ALL,    0 },
-	{ AF_REPLAY_PROG,    NULL,                       AF_PROG_REPLAY,    H_ALL,    0 },
+	{ "af_emulate",      "kvm_emulate_insn",         AF_PROG_EMULATE,   H_ALL,    1, 0 },
+	{ "af_exit",         "kvm_exit",                 AF_PROG_EXIT,      H_VENDOR, 1, 0 },
+	{ "af_entry",        "kvm_entry",                AF_PROG_ENTRY,     H_VENDOR, 1, 0 },
+	{ "af_cr",           "kvm_cr",                   AF_PROG_CR,        H_VENDOR, 1, 0 },
+	{ "af_mmu_get",      "kvm_mmu_get_page",         AF_PROG_MMU_GET,   H_SHADOW, 0, 0 },
+	{ "af_mmu_zap",      "kvm_mmu_prepare_zap_page", AF_PROG_MMU_ZAP,   H_SHADOW, 0, 0 },
+	{ "af_zap_all_fast", "kvm_mmu_zap_all_fast",     AF_PROG_ZAP_ALL,   H_SHADOW, 0, 0 },
+	{ "af_pfault",       "kvm_page_fault",           AF_PROG_PFAULT,    H_ALL,    0, 0 },
+	{ "af_pexit",        "sched_process_exit",       AF_PROG_PEXIT,     H_ALL,    0, 0 },
+	{ "af_mmio",         "kvm_mmio",                 AF_PROG_MMIO,      H_ALL,    0, 1 },
+	{ "af_fast_mmio",    "kvm_fast_mmio",            AF_PROG_FAST_MMIO, H_ALL,    0, 1 },
+	{ "af_pio",          "kvm_pio",                  AF_PROG_PIO,       H_ALL,    0, 1 },
+	{ AF_REPLAY_PROG,    NULL,                       AF_PROG_REPLAY,    H_ALL,    0, 0 },
 };
 const size_t af_nprogs = sizeof(af_progs) / sizeof(af_progs[0]);
 #define AF_NPROGS (sizeof(af_progs) / sizeof(af_progs[0]))
@@ -186,6 +186,11 @@ static int attach_all(struct af_collector *c, char *err, size_t errlen)
 
 		if (c->attached[i] != -1 || !af_progs[i].tp || c->opts.no_attach) {
 			c->attached[i] = 0;
+			continue;
+		}
+		if (af_progs[i].on_demand) {
+			c->attached[i] = 0;
+			c->loaded[i] = 1;	/* notify_sync attaches it when wanted */
 			continue;
 		}
 		l = bpf_program__attach(prog_of(c->skel, i));
@@ -543,6 +548,57 @@ void af_collector_tick(struct af_collector *c, uint64_t now_ns)
 void af_collector_set_want_switch(struct af_collector *c, int on)
 {
 	c->skel->bss->cfg_want_switch = on ? 1 : 0;
+}
+
+/*
+ * The MMIO/PIO programs run on every guest device write, which under
+ * kvm_pvm is every exit to the VMM: attached only while a backend is served
+ * (a notify_filter entry) or a subscriber wants notify events.
+ */
+static void notify_sync(struct af_collector *c)
+{
+	int want = c->want_notify || c->nfilters > 0;
+
+	for (size_t i = 0; i < AF_NPROGS; i++) {
+		if (!c->loaded[i] || c->attached[i] == want)
+			continue;
+		if (!want) {
+			bpf_link__destroy(c->links[i]);
+			c->links[i] = NULL;
+			c->attached[i] = 0;
+			continue;
+		}
+		c->links[i] = bpf_program__attach(prog_of(c->skel, i));
+		if (!c->links[i]) {
+			log_warn("cannot attach %s to %s: no notify events from it",
+				 af_progs[i].name, af_progs[i].tp);
+			c->loaded[i] = 0;
+			continue;
+		}
+		c->attached[i] = 1;
+	}
+}
+
+void af_collector_set_want_notify(struct af_collector *c, int on)
+{
+	c->want_notify = on;
+	c->skel->bss->cfg_want_notify = on ? 1 : 0;
+	notify_sync(c);
+}
+
+int af_collector_notify_filter(struct af_collector *c, uint32_t vm_pid,
+			       const struct af_notify_filter *f)
+{
+	int fd = bpf_map__fd(c->skel->maps.notify_filter), had, r;
+	struct af_notify_filter old;
+
+	had = bpf_map_lookup_elem(fd, &vm_pid, &old) == 0;
+	r = f ? bpf_map_update_elem(fd, &vm_pid, f, BPF_ANY) : bpf_map_delete_elem(fd, &vm_pid);
+	if (r && (f || had))
+		return -errno;
+	c->nfilters += (f != NULL) - had;
+	notify_sync(c);
+	return 0;
 }
 
 enum af_host_kind af_collector_host(const struct af_collector *c)

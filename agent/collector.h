@@ -65,6 +65,13 @@ void af_collector_tick(struct af_collector *c, uint64_t now_ns);
 
 /* Switch records on/off while running (e.g. only while a subscriber wants them). */
 void af_collector_set_want_switch(struct af_collector *c, int on);
+/* Every guest MMIO/PIO write as a notify record (a subscriber wants them),
+ * or only those the notify filters pass (antfarm_abi.h). */
+void af_collector_set_want_notify(struct af_collector *c, int on);
+/* The notify filter of the VM whose VMM is vm_pid; f NULL removes it (that
+ * VM then produces no notify records).  0 or -errno. */
+int af_collector_notify_filter(struct af_collector *c, uint32_t vm_pid,
+			       const struct af_notify_filter *f);
 
 /* ---- the host ---- */
 

@@ -26,6 +26,7 @@ struct af_prog_desc {
 	unsigned id;		/* enum af_prog_id: slot of its counters */
 	unsigned hosts;		/* H_* where it applies */
 	int cr3_source;		/* one of the programs that see CR3 */
+	int on_demand;		/* attached only while someone wants notify records */
 };
 
 
@@ -47,7 +48,10 @@ struct af_collector {
 	void *obs_ctx;
 	int stopped;
 	int attached[AF_PROG_MAX];
+	int loaded[AF_PROG_MAX];	/* on-demand programs that may be attached */
 	struct bpf_link *links[AF_PROG_MAX];
+	int want_notify;		/* a subscriber (or --record) wants every write */
+	int nfilters;			/* notify_filter entries */
 	char note[256];
 };
 

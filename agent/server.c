@@ -22,11 +22,18 @@ enum { CL_REQ, CL_SUB, CL_CLOSING };
 
 #define IN_CHUNK 4096
 
-/* Switch records are the bulk of the ring-buffer traffic: the BPF side
- * produces them only while some subscriber asked for them. */
+/* Switch records are the bulk of the ring-buffer traffic, and notify
+ * records of every device write the next: the BPF side produces them only
+ * while some subscriber asked for them (notify: beyond the doorbells the
+ * hint backends need). */
 static void sub_count(struct af_agent *a, struct af_client *c, int delta)
 {
 	a->nsubscribers += delta;
+	if (c->req.events & AF_EVMASK(AF_EV_NOTIFY)) {
+		a->notify_subscribers += delta;
+		if (a->notify_subscribers == (delta > 0 ? 1 : 0))
+			af_collector_set_want_notify(a->col, delta > 0);
+	}
 	if (!(c->req.events & AF_EVMASK(AF_EV_SWITCH)))
 		return;
 	a->switch_subscribers += delta;

@@ -14,6 +14,7 @@
 #define ANTFARM_BLK_DEV_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <liburing.h>
 #include "vub.h"
 #include "virtq.h"
@@ -71,6 +72,7 @@ struct vub_queue {
 	bool kick_unresolved, holding;
 	uint64_t batch_proc;		/* tag of the requests taken now */
 	unsigned batch_n;		/* requests tagged with it */
+	uint8_t batch_how;		/* enum tag_how (tags.h): how it was chosen */
 };
 
 struct vub_worker {
@@ -116,6 +118,7 @@ struct vub_dev {
 	bool oracle_ioprio;
 	unsigned poll_us;		/* bounded avail-ring polling before sleeping */
 	uint64_t hint_wait_ns;		/* --hint-wait-us */
+	FILE *tag_log;			/* --tag-log: one line per request tagged */
 	/* connection */
 	int conn;
 	int mem_faulted;		/* a worker took SIGBUS in this connection's memory (atomic) */

@@ -86,6 +86,7 @@ int hdd_init(struct hdd_model *m, const struct hdd_params *p,
 		    p->seek_avg_ns[w] > p->seek_full_ns[w])
 			return -1;
 	m->p = *p;
+	m->time_scale = 1;
 	m->capacity = capacity_sectors;
 	m->span = p->drive_sectors > capacity_sectors ? p->drive_sectors
 						       : capacity_sectors;
@@ -145,6 +146,6 @@ uint64_t hdd_delay_ns(struct hdd_model *m, uint64_t now, uint64_t sector,
 {
 	uint64_t start = m->busy_until > now ? m->busy_until : now;
 
-	m->busy_until = start + hdd_service_ns(m, sector, nsect, write);
+	m->busy_until = start + hdd_service_ns(m, sector, nsect, write) * m->time_scale;
 	return m->busy_until - now;
 }

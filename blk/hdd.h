@@ -72,6 +72,7 @@ struct hdd_model {
 	double a[2], b[2], c[2], e[2];	/* seek curve, ns */
 	double track_frac;
 	uint64_t busy_until;		/* hdd_delay_ns: when the head is free */
+	uint32_t time_scale;		/* hdd_delay_ns: real ns per model ns (1 after hdd_init) */
 };
 
 /* Returns 0, or -1 if the parameters are unusable (zero rpm or rate,
@@ -87,7 +88,7 @@ uint64_t hdd_service_ns(struct hdd_model *m, uint64_t sector, uint32_t nsect,
 
 /* For a delay stage: the request issued at 'now' (CLOCK_MONOTONIC ns)
  * waits behind those issued before it (one head, served in issue order),
- * then takes hdd_service_ns.  Returns how long after 'now' it completes.
+ * then takes hdd_service_ns x time_scale.  Returns how long after 'now' it completes.
  * Not thread-safe: one model per disk, called from one thread (or under
  * the caller's lock). */
 uint64_t hdd_delay_ns(struct hdd_model *m, uint64_t now, uint64_t sector,

@@ -3,6 +3,9 @@
  * The hint socket (--hints PATH): antfarm-agent connects (SOCK_SEQPACKET)
  * and sends struct af_hint records.  NOTIFY hints update a queue -> latest
  * process table that tags new requests; EXIT hints go to the scheduler.
+ * This side tells the agent which VM it serves and its queues' doorbells
+ * once learned (SERVE, DOORBELL: include/antfarm_hint.h), so that the agent
+ * sends only that VM's hints and its BPF programs only the doorbell writes.
  */
 #ifndef ANTFARM_BLK_HINTS_H
 #define ANTFARM_BLK_HINTS_H
@@ -36,7 +39,7 @@ struct vub_qhints {
 	unsigned cand_hits;
 	bool learned;
 	bool waiting;			/* the worker holds requests for a hint */
-	uint64_t exact, held, late, unlearned, ignored;
+	uint64_t exact, held, late, unlearned, ignored, learnings, unheld;
 };
 
 struct vub_proc_count {
@@ -47,8 +50,12 @@ struct vub_hints {
 	struct sock_listener listener;
 	int listen_fd;
 	int conns[VUB_HINT_CONNS];
+	int learn_efd;			/* a worker learned a doorbell: tell the agent */
 	uint64_t received, notify, create, exit, vm_exit;
 	uint64_t bad, other_vm, unmatched, refused;
+	uint64_t serve_sent, doorbell_sent, send_failed;
+	uint32_t told_vm;		/* what the agent was last told: VM, */
+	uint64_t told_started, told_learned;	/* started and learned queues */
 	/* shared with the workers */
 	pthread_mutex_t mu;
 	struct vub_qhints *q;		/* VUB_MAX_QUEUES entries; NULL without --hints */
@@ -59,8 +66,13 @@ struct vub_hints {
 
 /* Listens on path (lib/sock.h's policy); -1 after logging why. */
 int hints_open(struct vub_hints *h, const char *path, mode_t mode, gid_t gid);
-/* Accepts a connection; returns its fd (to watch) or -1. */
-int hints_accept(struct vub_hints *h);
+/* Accepts a connection and tells it what we serve; returns its fd (to
+ * watch) or -1. */
+int hints_accept(struct vub_hints *h, struct vub_dev *d);
+/* Tells the agents which VM is served and the doorbells known, if that
+ * changed (or always with force): after a front-end came or went, a queue
+ * started, a doorbell was learned (learn_efd readable). */
+void hints_announce(struct vub_hints *h, struct vub_dev *d, bool force);
 /* Reads one hint; false when the connection was closed (EOF or bad hint). */
 bool hints_read(struct vub_hints *h, struct vub_dev *d, int fd);
 void hints_json(struct vub_hints *h, unsigned nqueues, FILE *out);

@@ -33,8 +33,8 @@
 #include "lib/httpd.h"
 
 
-enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_STATS_OUT, EV_HINT_LISTEN, EV_HINT, EV_SIGNAL,
-       EV_TICK, EV_METRICS, EV_FAULT };
+enum { EV_LISTEN = 1, EV_CONN, EV_STATS, EV_STATS_OUT, EV_HINT_LISTEN, EV_HINT, EV_HINT_LEARN,
+       EV_SIGNAL, EV_TICK, EV_METRICS, EV_FAULT };
 
 /* No peer may hold the control loop: a vhost-user message must arrive
  * whole this soon after its first byte, a stats reader must take its
@@ -134,18 +134,19 @@ static uint64_t hdd_hook(void *ctx, const struct af_sched_req *r, uint64_t now)
 	return hdd_delay_ns(ctx, now, r->sector, r->nsect, r->op == AF_OP_WRITE);
 }
 
-static int setup_hdd(struct vub_dev *d)
+static int setup_hdd(struct vub_dev *d, unsigned scale)
 {
 	if (hdd_init(&hdd, &hdd_default_params, d->disk.capacity) < 0) {
 		log_warnx("HDD model: unusable parameters");
 		return -1;
 	}
+	hdd.time_scale = scale;
 	/* one head: the model must see requests one at a time, in one thread */
 	d->sched_conf.max_inflight = 1;
 	d->nworkers = 1;
 	vub_delay_hook = hdd_hook;
 	vub_delay_ctx = &hdd;
-	log_info("HDD model %s: device depth 1", hdd_default_params.name);
+	log_info("HDD model %s: device depth 1, time x %u", hdd_default_params.name, scale);
 	return 0;
 }
 
@@ -162,10 +163,20 @@ static int setup_dev(struct vub_dev *d, const struct opts *o)
 	d->sched_conf.nqueues = o->nqueues;
 	if (opts_sched_conf(o, &d->sched_conf) < 0)
 		return -1;
+	if (o->time_scale > 1)
+		af_sched_conf_scale(&d->sched_conf, o->time_scale);
 	d->nqueues = o->nqueues;
 	d->max_qsize = o->qsize;
 	d->poll_us = o->poll_us;
 	d->hint_wait_ns = (uint64_t)o->hint_wait_us * 1000;
+	if (o->tag_log) {
+		d->tag_log = fopen(o->tag_log, "we");
+		if (!d->tag_log) {
+			log_warn("--tag-log %s", o->tag_log);
+			return -1;
+		}
+		setvbuf(d->tag_log, NULL, _IOFBF, 1 << 16);
+	}
 	d->oracle_ioprio = o->oracle || !strcmp(d->sched_ops->name, "oracle");
 	d->direct = o->direct;
 	d->wce = 1;
@@ -173,7 +184,7 @@ static int setup_dev(struct vub_dev *d, const struct opts *o)
 	/* a device-wide scheduler sees every queue: one thread owns the ring */
 	d->nworkers = d->sched_ops->device_wide ? 1 :
 		      (o->nqueues < (unsigned)(cpus > 0 ? cpus : 1) ? o->nqueues : (unsigned)cpus);
-	if (o->hdd && setup_hdd(d) < 0)
+	if (o->hdd && setup_hdd(d, o->time_scale ? o->time_scale : 1) < 0)
 		return -1;
 	d->q = calloc(d->nqueues, sizeof(*d->q));
 	d->w = calloc(d->nworkers, sizeof(*d->w));
@@ -277,6 +288,8 @@ static void dev_free(struct vub_dev *d)
 	}
 	free(d->q);
 	free(d->w);
+	if (d->tag_log)
+		fclose(d->tag_log);
 	if (d->disk_fd >= 0)
 		close(d->disk_fd);
 	if (d->fault_efd >= 0)
@@ -315,6 +328,7 @@ static void conn_accept(struct mainloop *m)
 	ep_del(m, m->listen_fd);
 	ep_add(m, fd, EV_CONN);
 	log_info("front-end connected (pid %d)", (int)d->peer_pid);
+	hints_announce(&m->hints, d, false);
 }
 
 static void conn_close(struct mainloop *m)
@@ -328,6 +342,9 @@ static void conn_close(struct mainloop *m)
 	vub_conn_reset(d);
 	d->peer_pid = 0;
 	hints_reset(d->hints);	/* the next front-end is another VM */
+	if (d->tag_log)
+		fflush(d->tag_log);	/* that VM's requests are all there now */
+	hints_announce(&m->hints, d, false);
 	if (m->listen_fd >= 0)
 		ep_add(m, m->listen_fd, EV_LISTEN);
 	log_info("front-end disconnected; waiting for the next one");
@@ -386,6 +403,7 @@ static void conn_input(struct mainloop *m)
 			conn_close(m);
 			return;
 		}
+		hints_announce(&m->hints, m->d, false);	/* a queue may have started */
 	}
 }
 
@@ -498,6 +516,8 @@ static void tick(struct mainloop *m)
 	if (read(m->tick_fd, &exp, sizeof(exp)) == sizeof(exp))
 		stats_tick(m->d);
 	deadlines(m, af_now_ns());
+	if (m->d->tag_log)
+		fflush(m->d->tag_log);
 }
 
 static void handle_event(struct mainloop *m, uint64_t data)
@@ -511,12 +531,15 @@ static void handle_event(struct mainloop *m, uint64_t data)
 	case EV_STATS: stats_serve(m); break;
 	case EV_STATS_OUT: stats_ready(m, fd); break;
 	case EV_HINT_LISTEN:
-		fd = hints_accept(&m->hints);
+		fd = hints_accept(&m->hints, m->d);
 		if (fd >= 0)
 			ep_add(m, fd, EV_HINT);
 		break;
 	case EV_HINT:
 		hints_read(&m->hints, m->d, fd);
+		break;
+	case EV_HINT_LEARN:
+		hints_announce(&m->hints, m->d, false);
 		break;
 	case EV_SIGNAL:
 		if (read(fd, &si, sizeof(si)) == sizeof(si)) {
@@ -551,6 +574,7 @@ static int setup_loop(struct mainloop *m, const struct opts *o)
 		if (hints_open(&m->hints, o->hints, o->socket_mode, o->socket_gid) < 0)
 			return -1;
 		ep_add(m, m->hints.listen_fd, EV_HINT_LISTEN);
+		ep_add(m, m->hints.learn_efd, EV_HINT_LEARN);
 	}
 	m->d->hints = &m->hints;
 	if (o->metrics && metrics_open(m, o->metrics) < 0)
@@ -581,7 +605,8 @@ int main(int argc, char **argv)
 	struct vub_dev d = { .conn = -1, .disk_fd = -1, .fault_efd = -1 };
 	struct mainloop m = { .d = &d, .ep = -1, .listen_fd = -1, .stats_fd = -1,
 			      .vhu_l = SOCK_LISTENER_INIT, .stats_l = SOCK_LISTENER_INIT,
-			      .hints = { .listen_fd = -1, .listener = SOCK_LISTENER_INIT } };
+			      .hints = { .listen_fd = -1, .learn_efd = -1,
+					 .listener = SOCK_LISTENER_INIT } };
 	sigset_t mask;
 	int err = 1;
 

@@ -22,6 +22,7 @@ static void usage(FILE *out)
 "                [--socket-mode MODE] [--socket-group GROUP]\n"
 "                [--hint-wait-us N] [--oracle-ioprio] [--serial ID]\n"
 "                [--metrics-listen ADDR:PORT] [-v] [--help]\n"
+"                [--hdd-model [--time-scale K]] [--tag-log FILE] [--sched-opt K=V]...\n"
 "    antfarm-blk --print-capabilities\n\n"
 "DESCRIPTION\n"
 "    Serves FILE (a regular file or block device) as a virtio-blk disk to one\n"
@@ -55,11 +56,18 @@ static void usage(FILE *out)
 "                           before it; then tag them with the latest hint (\"late\")\n"
 "    --sched-opt KEY=VALUE  scheduler tunable (repeatable): window_us,\n"
 "                           read_expire_ms, write_expire_ms, max_antic, max_inflight\n"
+"    --tag-log FILE         write one JSON line per request: arrival time, queue, op,\n"
+"                           sector, n, the header's ioprio, the process tag given and\n"
+"                           how it was chosen (exact, late, latest, none, oracle)\n"
 "    --oracle-ioprio        take the process key from the request header's ioprio\n"
 "                           field (the test guest's ground truth; implied by\n"
 "                           --scheduler oracle)\n"
 "    --hdd-model            delay each completion by a 7200 rpm disk's service time\n"
 "                           (blk/hdd.h; one head: device depth 1); experiments only\n"
+"    --time-scale K         run the HDD model K times slower (1-1000, default 1), and\n"
+"                           the scheduler's window, deadlines and think-time cap with\n"
+"                           it (--sched-opt values are model times): for a guest\n"
+"                           whose kernel is K times slower than hardware\n"
 "    --poll-us N            poll the rings up to N us (0-1000, default 0) before\n"
 "                           sleeping: lower latency for a CPU busy while polling\n"
 "    --serial ID            answer to VIRTIO_BLK_T_GET_ID (20 bytes max)\n"
@@ -117,7 +125,7 @@ int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_SOCKET = 256, OPT_FD, OPT_DISK, OPT_NQ, OPT_DIRECT, OPT_RO, OPT_QSIZE, OPT_STATS, OPT_SCHED,
 	       OPT_HINTS, OPT_HINT_WAIT, OPT_ORACLE, OPT_SERIAL, OPT_CAPS, OPT_HELP, OPT_SCHED_OPT, OPT_HDD,
-	       OPT_POLL, OPT_SMODE, OPT_SGROUP, OPT_METRICS };
+	       OPT_POLL, OPT_SMODE, OPT_SGROUP, OPT_METRICS, OPT_SCALE, OPT_TAGLOG };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "socket-path", required_argument, NULL, OPT_SOCKET },
@@ -136,6 +144,8 @@ int parse_args(int argc, char **argv, struct opts *o)
 		{ "oracle-ioprio", no_argument, NULL, OPT_ORACLE },
 		{ "sched-opt", required_argument, NULL, OPT_SCHED_OPT },
 		{ "hdd-model", no_argument, NULL, OPT_HDD },
+		{ "time-scale", required_argument, NULL, OPT_SCALE },
+		{ "tag-log", required_argument, NULL, OPT_TAGLOG },
 		{ "poll-us", required_argument, NULL, OPT_POLL },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "socket-mode", required_argument, NULL, OPT_SMODE },
@@ -171,12 +181,17 @@ int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_METRICS: o->metrics = optarg; break;
 		case OPT_SCHED: o->sched = optarg; break;
 		case OPT_HINTS: o->hints = optarg; break;
+		case OPT_TAGLOG: o->tag_log = optarg; break;
 		case OPT_HINT_WAIT:
 			if (parse_opt_uint("--hint-wait-us", optarg, 0, 10000000, &o->hint_wait_us) < 0)
 				goto bad;
 			break;
 		case OPT_ORACLE: o->oracle = true; break;
 		case OPT_HDD: o->hdd = true; break;
+		case OPT_SCALE:
+			if (parse_opt_uint("--time-scale", optarg, 1, 1000, &o->time_scale) < 0)
+				goto bad;
+			break;
 		case OPT_POLL:
 			if (parse_opt_uint("--poll-us", optarg, 0, 1000, &o->poll_us) < 0)
 				goto bad;
@@ -210,6 +225,10 @@ int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc || (!o->socket && o->listen_fd < 0) || !o->disk) {
 		log_warnx("--socket (or --fd) and --disk are required");
+		return -1;
+	}
+	if (o->time_scale > 1 && !o->hdd) {
+		log_warnx("--time-scale slows the HDD model down: it needs --hdd-model");
 		return -1;
 	}
 	return 0;

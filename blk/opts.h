@@ -7,13 +7,14 @@
 #include <sys/types.h>
 
 struct opts {
-	const char *socket, *disk, *stats, *hints, *sched, *serial, *metrics;
+	const char *socket, *disk, *stats, *hints, *sched, *serial, *metrics, *tag_log;
 	mode_t socket_mode;		/* all three sockets; 0: 0660 */
 	gid_t socket_gid;		/* (gid_t)-1: the creator's */
 	int verbose;
 	const char *sched_opts[16];
 	unsigned n_sched_opts;
 	bool hdd;
+	unsigned time_scale;		/* --time-scale K (1: real time) */
 	unsigned poll_us;
 	unsigned hint_wait_us;
 	unsigned nqueues, qsize;

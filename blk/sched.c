@@ -104,4 +104,13 @@ void af_sched_conf_defaults(struct af_sched_conf *conf)
 	conf->read_expire_ns = 125000000;	/* 125 ms */
 	conf->write_expire_ns = 250000000;	/* 250 ms */
 	conf->max_antic = 32;
+	conf->time_scale = 1;
+}
+
+void af_sched_conf_scale(struct af_sched_conf *conf, uint32_t k)
+{
+	conf->antic_window_ns *= k;
+	conf->read_expire_ns *= k;
+	conf->write_expire_ns *= k;
+	conf->time_scale *= k;
 }

@@ -33,7 +33,7 @@ struct af_sched_req {
 	uint64_t sector;		/* 512-byte sectors */
 	uint32_t nsect;
 	uint8_t  op;			/* enum af_blk_op */
-	uint8_t  pad;
+	uint8_t  flags;			/* scheduler-private */
 	uint16_t queue;			/* virtqueue index */
 	uint64_t proc;			/* guest process key from hints, or AF_PROC_UNKNOWN */
 	uint64_t t_arrive;		/* ns, CLOCK_MONOTONIC */
@@ -50,6 +50,7 @@ struct af_sched_conf {
 	uint64_t read_expire_ns;	/* FIFO deadline for reads */
 	uint64_t write_expire_ns;	/* FIFO deadline for writes */
 	uint32_t max_antic;		/* cap on consecutive anticipations */
+	uint32_t time_scale;		/* model time x this = real time (af_sched_conf_scale) */
 };
 
 struct af_sched_ops {
@@ -62,11 +63,18 @@ struct af_sched_ops {
 	void (*done)(void *s, struct af_sched_req *r, uint64_t now);
 	void (*proc_exit)(void *s, uint64_t proc, uint64_t now);
 	void (*stats_json)(void *s, FILE *out);	/* one JSON object, no newline */
+	/* Whether next() uses the process tags now (NULL: never).  The
+	 * backend then holds a kick's requests for its hint; otherwise they
+	 * go on at once with the latest one. */
+	int (*wants_tags)(void *s);
 };
 
 /* NULL-terminated table of the schedulers built in. */
 extern const struct af_sched_ops *const af_schedulers[];
 const struct af_sched_ops *af_sched_find(const char *name);
 void af_sched_conf_defaults(struct af_sched_conf *conf);
+/* Multiplies every time of conf by k (the window, the deadlines; the
+ * anticipatory scheduler's think-time cap follows time_scale). */
+void af_sched_conf_scale(struct af_sched_conf *conf, uint32_t k);
 
 #endif

@@ -30,7 +30,10 @@
  * exited, the key got max_antic dispatches in a row while others waited,
  * or anticipation is off because the device is fast: the decayed mean
  * service time (busy time per completion, so deep queues count right)
- * over at least AS_SVC_MIN_SAMPLES completions is below window / 8; the
+ * over at least AS_SVC_MIN_SAMPLES completions is below window / 8 --
+ * counting only the requests that moved the head (did not continue the
+ * previous dispatch) once there are that many of them, since a disk reads
+ * on quickly from where it is and slowly after a seek; the
  * elevator then also gives way to arrival order, as sorting buys nothing
  * there and costs O(queued) per request.
  *

@@ -7,6 +7,7 @@
  * (blk/README.md, "Process tags").  Runs in the queue's worker; the hint
  * history is shared with the main thread under vub_hints.mu.
  */
+#include <unistd.h>
 #include "dev.h"
 #include "hints.h"
 #include "tags.h"
@@ -17,6 +18,22 @@ uint64_t tags_proc(struct vub_dev *d, struct vub_queue *q, const struct blk_req 
 		return r->io.hdr.ioprio;
 	q->batch_n++;
 	return q->batch_proc;
+}
+
+/* A line per request, so that a test or bench can join the tags with the
+ * guest's own record of who asked (the test guest's AF DISK lines). */
+void tags_log(struct vub_dev *d, const struct vub_queue *q, const struct blk_req *r,
+	      uint64_t now)
+{
+	static const char *const how[] = { "none", "exact", "late", "latest", "oracle" };
+
+	if (!d->tag_log)
+		return;
+	fprintf(d->tag_log, "{\"t\":%llu,\"q\":%u,\"op\":%u,\"sector\":%llu,\"n\":%u,"
+		"\"ioprio\":%u,\"proc\":\"0x%llx\",\"how\":\"%s\"}\n", (unsigned long long)now,
+		q->index, r->sr.op, (unsigned long long)r->sr.sector, r->sr.nsect,
+		(unsigned)r->io.hdr.ioprio, (unsigned long long)r->sr.proc,
+		how[d->oracle_ioprio ? TAG_ORACLE : q->batch_how]);
 }
 
 void tags_kick(struct vub_queue *q, uint64_t now)
@@ -34,7 +51,8 @@ void tags_kick(struct vub_queue *q, uint64_t now)
  * only one in the window scores a hit (N hits in a row: the doorbell); a
  * window with hints but none from the candidate contradicts it.
  */
-static void learn(struct vub_qhints *qh, unsigned naddr, uint64_t addr, bool cand_seen)
+static void learn(struct vub_qhints *qh, unsigned naddr, uint64_t addr, bool cand_seen,
+		  bool *told)
 {
 	if (naddr == 1 && qh->cand_hits && addr == qh->cand_addr) {
 		qh->cand_hits++;
@@ -47,6 +65,8 @@ static void learn(struct vub_qhints *qh, unsigned naddr, uint64_t addr, bool can
 	if (qh->cand_hits >= VUB_HINT_LEARN) {
 		qh->learned = true;
 		qh->db_addr = qh->cand_addr;
+		qh->learnings++;
+		*told = true;
 	}
 }
 
@@ -56,7 +76,8 @@ static void learn(struct vub_qhints *qh, unsigned naddr, uint64_t addr, bool can
  * doorbell write in it).  False when that hint has not arrived yet.
  * Caller holds h->mu.
  */
-static bool hint_resolve(struct vub_qhints *qh, struct vub_queue *q, uint64_t *proc)
+static bool hint_resolve(struct vub_qhints *qh, struct vub_queue *q, uint64_t *proc,
+			 bool *learned)
 {
 	uint64_t first = qh->n > VUB_HINT_HIST ? qh->n - VUB_HINT_HIST : 0, addr = 0;
 	const struct vub_hint_ent *best = NULL;
@@ -85,7 +106,7 @@ static bool hint_resolve(struct vub_qhints *qh, struct vub_queue *q, uint64_t *p
 		return false;
 	*proc = best->proc;
 	if (!qh->learned)
-		learn(qh, naddr, addr, cand_seen);
+		learn(qh, naddr, addr, cand_seen, learned);
 	return true;
 }
 
@@ -95,12 +116,14 @@ static bool hint_resolve(struct vub_qhints *qh, struct vub_queue *q, uint64_t *p
  * Caller holds h->mu.
  */
 static bool hint_pick(struct vub_worker *w, struct vub_qhints *qh, struct vub_queue *q,
-		      uint64_t *wake)
+		      bool may_hold, uint64_t *wake)
 {
 	struct vub_hints *h = w->dev->hints;
-	uint64_t now;
+	uint64_t now, one = 1;
+	bool learned = false;
 
 	q->batch_proc = hints_latest(h, q->index);
+	q->batch_how = q->batch_proc == AF_PROC_UNKNOWN ? TAG_NONE : TAG_LATEST;
 	if (!q->kick_unresolved)
 		return false;	/* no kick (EVENT_IDX, polling): the latest hint */
 	if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED) || !qh->n) {
@@ -109,10 +132,20 @@ static bool hint_pick(struct vub_worker *w, struct vub_qhints *qh, struct vub_qu
 		q->kick_unresolved = q->holding = false;
 		return false;
 	}
-	if (hint_resolve(qh, q, &q->batch_proc)) {
+	if (hint_resolve(qh, q, &q->batch_proc, &learned)) {
 		qh->exact++;
+		q->batch_how = TAG_EXACT;
+		/* the main thread tells the agent (hints_announce) */
+		if (learned && write(h->learn_efd, &one, sizeof(one)) < 0)
+			log_warn("hints: learn eventfd");
 	} else {
 		now = af_now_ns();
+		if (!may_hold) {
+			/* the scheduler does not use tags now: no wait */
+			qh->unheld++;
+			q->kick_unresolved = q->holding = false;
+			return false;
+		}
 		if (!q->holding)
 			q->hold_until = q->win_hi + w->dev->hint_wait_ns;
 		if (now < q->hold_until) {
@@ -122,6 +155,7 @@ static bool hint_pick(struct vub_worker *w, struct vub_qhints *qh, struct vub_qu
 			return true;
 		}
 		qh->late++;
+		q->batch_how = TAG_LATE;
 	}
 	q->kick_unresolved = false;
 	q->holding = false;
@@ -130,16 +164,19 @@ static bool hint_pick(struct vub_worker *w, struct vub_qhints *qh, struct vub_qu
 
 bool tags_take_begin(struct vub_worker *w, struct vub_queue *q, uint64_t *wake)
 {
-	struct vub_hints *h = w->dev->hints;
+	struct vub_dev *d = w->dev;
+	struct vub_hints *h = d->hints;
+	void *s = d->sched_ops->device_wide ? w->sched : q->sched;
+	bool may_hold = d->sched_ops->wants_tags && d->sched_ops->wants_tags(s);
 	struct vub_qhints *qh;
 	bool hold;
 
 	q->batch_n = 0;
-	if (!h || !h->q || w->dev->oracle_ioprio)
+	if (!h || !h->q || d->oracle_ioprio)
 		return true;
 	qh = &h->q[q->index];
 	pthread_mutex_lock(&h->mu);
-	hold = hint_pick(w, qh, q, wake);
+	hold = hint_pick(w, qh, q, may_hold, wake);
 	qh->waiting = hold;
 	pthread_mutex_unlock(&h->mu);
 	return !hold;

@@ -24,4 +24,16 @@ uint64_t tags_proc(struct vub_dev *d, struct vub_queue *q, const struct blk_req 
 /* After taking them: per-process request counts for the stats. */
 void tags_take_end(struct vub_worker *w, struct vub_queue *q);
 
+/* How a request's tag was chosen (--tag-log "how"). */
+enum tag_how {
+	TAG_NONE = 0,	/* no hint connection or no hint for the queue yet */
+	TAG_EXACT,	/* the hint of the kick that announced it */
+	TAG_LATE,	/* that hint did not come within --hint-wait-us: the latest */
+	TAG_LATEST,	/* found without a kick (EVENT_IDX, polling): the latest */
+	TAG_ORACLE,	/* the header's ioprio (--oracle-ioprio) */
+};
+/* --tag-log: one JSON line for request r, tagged proc at now. */
+void tags_log(struct vub_dev *d, const struct vub_queue *q, const struct blk_req *r,
+	      uint64_t now);
+
 #endif

@@ -361,6 +361,7 @@ static void take_head(struct vub_worker *w, struct vub_queue *q, uint16_t head, 
 	r->sr.sector = r->io.offset / BLK_SECTOR;
 	r->sr.nsect = r->io.len / BLK_SECTOR;
 	r->sr.proc = tags_proc(d, q, r);
+	tags_log(d, q, r, now);
 	d->sched_ops->add(sched_of(q), &r->sr, now);
 }
 

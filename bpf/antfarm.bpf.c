@@ -33,6 +33,7 @@ volatile __u32 cfg_want_switch = 0;
 volatile __u64 cfg_idle_ns = 0;
 volatile __u64 cfg_keep_ns = 0;	/* exited processes are forgotten after this */
 volatile __u32 cfg_record = 0;	/* --record: copy every observation to the "obs" ring */
+volatile __u32 cfg_want_notify = 0;	/* a subscriber wants every MMIO/PIO write (notify_filter) */
 
 __u64 state_seq = 0;	/* bumped by VM teardown: invalidates the per-CPU CR3 caches */
 __u64 ev_seq = 0;	/* af_event.seq */
@@ -613,11 +614,48 @@ int BPF_PROG(af_pexit, struct task_struct *task)
 	return 0;
 }
 
+/* VMM pid -> which of its guest's writes are doorbells someone wants
+ * (antfarm_abi.h); filled by the agent */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct af_notify_filter);
+} notify_filter SEC(".maps");
+
+/* Every guest MMIO/PIO write fires these programs; most are not doorbells
+ * anyone waits for, and each record costs a ring-buffer wake-up and a trip
+ * through the agent.  Keyed by the current tgid (a vCPU thread's is its
+ * VMM's pid): a VM nobody serves costs one lookup. */
+static AF_INLINE int af_notify_wanted(__u64 addr, __u64 value)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, i;
+	struct af_notify_filter *f;
+
+	if (cfg_want_notify)
+		return 1;
+	f = bpf_map_lookup_elem(&notify_filter, &tgid);
+	if (!f)
+		return 0;
+	if (f->flags & AF_NF_LEARNING)
+		return !f->max_value || value < f->max_value;
+	for (i = 0; i < AF_NF_DOORBELLS; i++) {
+		if (i >= f->ndb)
+			break;
+		if (f->db[i] == addr)
+			return 1;
+	}
+	return 0;
+}
+
 static AF_INLINE void af_notify_here(__u32 prog, __u32 src, __u64 addr, __u64 value)
 {
-	struct kvm_vcpu *vcpu = af_running_vcpu(bpf_get_current_task_btf());
+	struct kvm_vcpu *vcpu;
 	struct af_cx cx = {};
 
+	if (!af_notify_wanted(addr, value))
+		return;
+	vcpu = af_running_vcpu(bpf_get_current_task_btf());
 	if (!vcpu)
 		return;
 	af_cx_init(&cx, prog, src);

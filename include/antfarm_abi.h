@@ -271,9 +271,31 @@ enum af_obs_kind {
 					 * (kvm_mmu_zap_oldest_mmu_pages), guest writes or not */
 #define AF_ZAPF_GEN_SHIFT 40		/* sp->mmu_valid_gen in bits 40-47 */
 
+/* ---- notify filter (BPF map "notify_filter") ---- */
+
+/*
+ * Which guest MMIO/PIO writes become NOTIFY records: BPF map
+ * "notify_filter", keyed by the VMM's pid, written by the agent from what
+ * the antfarm-blk backends serving that VM tell it (include/antfarm_hint.h).
+ * A VM without an entry produces none; AF_NF_LEARNING: every write with a
+ * value below max_value (a queue index); else only writes to db[0..ndb).
+ * While a socket subscriber asked for notify events (bss cfg_want_notify)
+ * every write passes.  Never applied to replayed observations.
+ */
+#define AF_NF_DOORBELLS	64
+#define AF_NF_LEARNING	0x1
+
+struct af_notify_filter {
+	__u32 flags;		/* AF_NF_* */
+	__u32 ndb;
+	__u64 max_value;	/* 0: any value */
+	__u64 db[AF_NF_DOORBELLS];
+};
+
 /* ---- sizes, checked by both compilers ---- */
 
 _Static_assert(sizeof(struct af_event) == AF_EVENT_SIZE, "af_event ABI size");
+_Static_assert(sizeof(struct af_notify_filter) == 528, "af_notify_filter ABI size");
 _Static_assert(sizeof(struct af_as_val) == 56, "af_as_val ABI size");
 _Static_assert(sizeof(struct af_vm_val) == 48, "af_vm_val ABI size");
 _Static_assert(sizeof(struct af_vcpu_val) == 40, "af_vcpu_val ABI size");

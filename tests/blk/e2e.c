@@ -355,24 +355,73 @@ static int hint_connect(void)
 	return fd;
 }
 
+/* The first message on a new hint connection: SERVE, of no VM here. */
+static void expect_serve(int fd, uint32_t vm_pid)
+{
+	struct af_hint m;
+	ssize_t n = recv(fd, &m, sizeof(m), 0);
+
+	CHECK(n == sizeof(m) && m.magic == AF_HINT_MAGIC && m.version == AF_HINT_VERSION &&
+	      m.type == AF_HINT_SERVE && m.vm_pid == vm_pid && m.value == 2,
+	      "first hint from antfarm-blk: %zd bytes, type %u, vm %u, value %llu", n,
+	      n > 0 ? m.type : 0, n > 0 ? m.vm_pid : 0, n > 0 ? (unsigned long long)m.value : 0);
+}
+
+/* A bad hint closes the connection: read what antfarm-blk said first. */
+static void expect_closed(int fd, const char *what)
+{
+	struct af_hint m;
+	ssize_t n;
+
+	while ((n = recv(fd, &m, sizeof(m), 0)) > 0)
+		;
+	CHECK(n == 0, "%s did not close the hint connection", what);
+}
+
+static void spoil_magic(struct af_hint *h) { h->magic = 0; }
+static void spoil_version(struct af_hint *h) { h->version = 1; }
+static void spoil_type(struct af_hint *h) { h->type = AF_HINT_SERVE; }
+static void spoil_type99(struct af_hint *h) { h->type = 99; }
+
 static void test_stats_and_hints(void)
 {
 	static char buf[65536];
-	struct af_hint h = { AF_HINT_MAGIC, AF_HINT_VERSION, AF_HINT_NOTIFY, 0, 0, 1, 42, 0, 0 };
+	struct af_hint h = { .magic = AF_HINT_MAGIC, .version = AF_HINT_VERSION,
+			     .type = AF_HINT_NOTIFY, .ts_ns = 1, .proc = 42 };
+	struct { const char *what; void (*spoil)(struct af_hint *); } bad[] = {
+		{ "bad magic", spoil_magic }, { "protocol version 1", spoil_version },
+		{ "SERVE from the agent's side", spoil_type }, { "unknown type 99", spoil_type99 },
+	};
 	int fd = hint_connect();
-	char c;
 
+	expect_serve(fd, 0);
 	CHECK(send(fd, &h, sizeof(h), 0) == sizeof(h), "hint send");
-	h.magic = 0;
+	spoil_magic(&h);
 	send(fd, &h, sizeof(h), 0);
-	CHECK(read(fd, &c, 1) <= 0, "bad hint did not close the hint connection");
+	expect_closed(fd, "bad magic");
+	close(fd);
+	for (size_t i = 1; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct af_hint b = { .magic = AF_HINT_MAGIC, .version = AF_HINT_VERSION,
+				     .type = AF_HINT_NOTIFY, .ts_ns = 1 };
+
+		fd = hint_connect();
+		bad[i].spoil(&b);
+		send(fd, &b, sizeof(b), 0);
+		expect_closed(fd, bad[i].what);
+		close(fd);
+	}
+	fd = hint_connect();
+	send(fd, &h, 20, 0);	/* short */
+	expect_closed(fd, "a 20-byte hint");
 	close(fd);
 	CHECK(vhu_read_stats(stats, buf, sizeof(buf)) == 0, "stats socket");
 	CHECK(strstr(buf, "\"type\":\"queue\",\"queue\":0,\"requests\":") != NULL,
 	      "queue stats: %s", buf);
-	CHECK(strstr(buf, "\"notify\":1,") && strstr(buf, "\"bad\":1,"), "hint counts: %s", buf);
+	CHECK(strstr(buf, "\"notify\":1,") && strstr(buf, "\"bad\":5,"), "hint counts: %s", buf);
 	CHECK(strstr(buf, "\"type\":\"scheduler\",\"name\":\"fifo\"") != NULL, "scheduler stats");
 	CHECK(strstr(buf, "\"p99_us\":") != NULL, "latency percentiles");
+	CHECK(vhu_backend_log_has(&be, "another hint protocol version"),
+	      "no clear message for a version-1 hint");
 }
 
 /* kill -9 with writes in flight, restart, the same front-end state continues. */
@@ -456,8 +505,9 @@ static void test_schedulers(void)
 
 static void send_hint(int fd, uint16_t type, uint64_t proc, uint64_t value)
 {
-	struct af_hint h = { AF_HINT_MAGIC, AF_HINT_VERSION, type, (uint32_t)getpid(), 0, 1,
-			     proc, 0xfeb00e50, value };
+	struct af_hint h = { .magic = AF_HINT_MAGIC, .version = AF_HINT_VERSION, .type = type,
+			     .vm_pid = (uint32_t)getpid(), .ts_ns = 1, .proc = proc,
+			     .addr = 0xfeb00e50, .value = value };
 
 	CHECK(send(fd, &h, sizeof(h), 0) == sizeof(h), "hint send");
 }

@@ -11,6 +11,10 @@
  *   c) decoy writes (same value, another address) after the real one, and
  *      in the race of b): ignored;
  *   d) no hint at all: served after --hint-wait-us, counted late.
+ * antfarm-blk tells the agent the VM it serves (this process) and the
+ * doorbell it learned: the agent's metrics show both, and no hint of
+ * another VM reaches antfarm-blk (other_vm == 0), also while other KVM
+ * guests run on this host.  When the front-end leaves, the agent is told.
  * Needs root (BPF).  Exit 77 when that or a binary is missing.
  */
 #include <errno.h>
@@ -35,7 +39,7 @@
 #define WAIT_US	2000000		/* generous: af-inject is a process start away */
 #define AS_MASK	0x000ffffffffff000ull
 
-static char build[256], agent_bin[300], inject_bin[300];
+static char build[256], agent_bin[300], inject_bin[300], agent_sock[108];
 static pid_t agent_pid = -1;
 static char stats_path[108];
 
@@ -50,9 +54,9 @@ static void stop_agent(void)
 
 static int start_agent(const char *hints)
 {
-	char sock[108];
+	char *sock = agent_sock;
 
-	snprintf(sock, sizeof(sock), "%s/agent.sock", vhu_test_dir());
+	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", vhu_test_dir());
 	agent_pid = fork();
 	if (agent_pid == 0) {
 		char log[300];
@@ -124,6 +128,47 @@ static int hints_stats(char *buf, size_t len)
 		*end = 0;
 	snprintf(buf, len, "%s", line);
 	return 0;
+}
+
+/* The agent's metrics, into buf. */
+static int agent_metrics(char *buf, size_t len)
+{
+	int fd = sock_connect(agent_sock, SOCK_STREAM, 2000);
+	size_t n = 0;
+	ssize_t r;
+
+	if (fd < 0 || write(fd, "{\"cmd\":\"metrics\"}\n", 18) != 18) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (n < len - 1 && (r = read(fd, buf + n, len - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	return 0;
+}
+
+/* The value of a per-backend hint metric of the agent, -1 if absent. */
+static long long agent_metric(const char *name)
+{
+	static char m[65536];
+	char *p;
+
+	if (agent_metrics(m, sizeof(m)) < 0 || !(p = strstr(m, name)) || !(p = strchr(p, '}')))
+		return -1;
+	return strtoll(p + 1, NULL, 10);
+}
+
+/* Polls an agent metric until it has the value (the agent reads what
+ * antfarm-blk tells it in its own loop); the last value seen. */
+static long long agent_metric_wait(const char *name, long long want)
+{
+	long long v = -1;
+
+	for (int i = 0; i < 100 && (v = agent_metric(name)) != want; i++)
+		usleep(50000);
+	return v;
 }
 
 static long long field(const char *s, const char *key)
@@ -248,8 +293,14 @@ static void run_all(struct vhu_dev *d)
 	CHECK(field(s, "unlearned") == 2, "unlearned %lld, want 2 (before the 3rd kick)",
 	      field(s, "unlearned"));
 	CHECK(field(s, "held") >= 1, "held %lld, want >= 1 (d at least)", field(s, "held"));
-	/* other_vm is not checked: the agent sees every VM on this host, and
-	 * antfarm-blk counts their hints there */
+	/* the agent sees every VM on this host, but sends only ours */
+	CHECK(field(s, "other_vm") == 0, "other_vm %lld: hints of another VM reached antfarm-blk",
+	      field(s, "other_vm"));
+	CHECK(field(s, "learnings") == 1 && field(s, "doorbell_sent") >= 1,
+	      "doorbell learned once and told: %s", s);
+	CHECK(agent_metric_wait("antfarm_hints_doorbells{", 1) == 1 &&
+	      agent_metric_wait("antfarm_hints_learning{", 0) == 0,
+	      "the agent did not take the learned doorbell");
 }
 
 static int wait_hint_conn(void)
@@ -294,8 +345,12 @@ int main(void)
 	}
 	CHECK(wait_hint_conn() == 0, "the agent never connected to --hints");
 	if (test_connect(&d, &b, 1, 0) == 0) {
+		CHECK(agent_metric_wait("antfarm_hints_vm{", getpid()) == getpid(),
+		      "the agent was not told the VM served (this process, %d)", (int)getpid());
 		run_all(&d);
 		vhu_dev_free(&d);
+		CHECK(agent_metric_wait("antfarm_hints_vm{", 0) == 0,
+		      "the agent was not told that the front-end left");
 	} else {
 		CHECK(0, "vhost-user set-up failed");
 	}

@@ -7,7 +7,7 @@ set, no new privileges; private paths), give a working service: the agent
 loads its BPF programs with only the capabilities the unit leaves it, serves
 its socket with mode 0660 and sees a replayed process; antfarm-blk@vm1 reads
 /etc/antfarm/blk/vm1.conf, serves its three sockets with no capability at
-all, and receives the agent's hints."""
+all, and receives the agent's hints for the VM it serves."""
 
 import json
 import os
@@ -26,6 +26,7 @@ from agentlib import (AGENT, CLI, INJECT, BUILD, check, report, skip,  # noqa: E
                       unix_json_lines)
 
 SBIN = os.path.abspath(BUILD)
+VHU = os.path.join(BUILD, "tests", "vhu-client")
 UNITS = ("antfarm-agent.service", "antfarm-blk@.service")
 
 
@@ -128,17 +129,29 @@ def services(tmp):
         rows = [json.loads(l) for l in r.stdout.splitlines()]
         check(any(p.get("vm") == 6061 and p.get("as") == "0x10000" for p in rows),
               "agent sees the replayed process", r.stdout + r.stderr)
-        # the hint for that create reached antfarm-blk@vm1 (the agent
-        # connects on its own; give it its reconnect tick)
-        end = time.time() + 15
-        while time.time() < end:
-            h = hints_of(os.path.join(bdir, "stats.sock"))
-            if h.get("create", 0) >= 1:
-                break
-            time.sleep(0.2)
-            subprocess.run([INJECT, "--pid", str(agent.pid), "cr3:0x7700000:6061:0:0x20000:2"],
-                           capture_output=True, timeout=60)
-        check(h.get("connections") == 1 and h.get("create", 0) >= 1, "hints agent -> blk", h)
+        # the hint for a create reached antfarm-blk@vm1: a backend gets the
+        # hints of the VM it serves, so a front-end (vhu-client) connects
+        # and the observations name its pid as the VM's; the agent connects
+        # on its own (give it its reconnect tick) and is told that pid
+        fe = subprocess.Popen([VHU, "--socket", os.path.join(bdir, "disk.sock"), "bench",
+                               "--rw", "randread", "--bs", "4k", "--qd", "1", "-t", "20"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            end, i, h = time.time() + 15, 0, {}
+            while time.time() < end:
+                i += 1
+                subprocess.run([INJECT, "--pid", str(agent.pid),
+                                "cr3:0x7800000:%d:0:0x%x:2" % (fe.pid, 0x10000 + i * 0x1000)],
+                               capture_output=True, timeout=60)
+                time.sleep(0.2)
+                h = hints_of(os.path.join(bdir, "stats.sock"))
+                if h.get("create", 0) >= 1:
+                    break
+        finally:
+            fe.terminate()
+            fe.wait()
+        check(h.get("connections") == 1 and h.get("create", 0) >= 1 and
+              h.get("other_vm") == 0, "hints agent -> blk", h)
     finally:
         rc_a = agent.stop() if agent else 0
         rc_b = blk.stop()
@@ -150,7 +163,7 @@ def services(tmp):
 def main():
     if os.geteuid() != 0:
         skip("skip: needs root (the agent loads BPF programs)")
-    for f in (AGENT, CLI, INJECT, os.path.join(BUILD, "antfarm-blk")):
+    for f in (AGENT, CLI, INJECT, VHU, os.path.join(BUILD, "antfarm-blk")):
         if not os.path.exists(f):
             skip("skip: %s not built" % f)
     if not shutil.which("setpriv"):

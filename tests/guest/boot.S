@@ -271,7 +271,9 @@ gdt_ptr:
 	.quad gdt
 
 	.bss
-	.balign 4096
+	/* 8 KiB, as a KPTI kernel aligns its own root (the pair slot): an odd
+	 * page would look like the user half of a pair at the page below */
+	.balign 8192
 	.globl boot_pml4
 boot_pml4:	.skip 4096
 boot_pdpt:	.skip 4096

@@ -125,6 +125,10 @@ struct config {
 	int delay;		/* POL_DELAYED: frees before reuse */
 	long n, jobs, think_ms, blocks, iters;
 	long swlog;		/* log at most this many switches */
+	long runtime_ms;	/* disk workloads stop this long after the first request (0: never) */
+	long kdelay_ms;		/* submit=kworker: the I/O thread waits this long to batch */
+	bool disklog_disk;	/* disklog=disk: DISK lines kept, then written to the disk */
+	bool submit_kworker;	/* submit=kworker: an I/O kernel thread submits for the process */
 	char policy_name[12], ident_name[12];
 };
 
@@ -158,6 +162,7 @@ int as_live_count(void);
 void as_put(struct as *as, const char *why);
 u64 as_stack(struct as *as);
 bool user_range_ok(u64 va, u64 len);
+u64 user_phys(u64 va);
 void cr3_switch(struct cpu *c, struct as *to, int pid);
 void mm_vdso_init(void);
 void pcid_setup(void);
@@ -200,8 +205,12 @@ void syscall(struct trapframe *tf);
 int vblk_init(const char *cmdline);
 long vblk_rw(int op, u64 sector, void *buf, u32 n);
 void vblk_irq(void);
+void vblk_kio_start(void);
+void vblk_log_flush(void);
+long vblk_log_dump(void);
+bool vblk_run_over(void);
 u64 vblk_capacity(void);
-extern u64 stat_disk_sub, stat_disk_done, stat_disk_err;
+extern u64 stat_disk_sub, stat_disk_done, stat_disk_err, stat_kio_batches;
 
 
 #define VEC_TIMER	32

@@ -25,17 +25,29 @@ void spin_unlock(struct spin *s)
 	__atomic_store_n(&s->v, 0, __ATOMIC_RELEASE);
 }
 
+/* Whole quadwords where they can: an emulated string instruction costs
+ * per iteration, so 8 bytes at a time is 8 times cheaper under kvm_pvm. */
 void *memset(void *d, int c, size_t n)
 {
 	void *r = d;
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	u64 q = n / 8, v = (u8)c * 0x0101010101010101ULL;
+
+	if (!(((u64)d | n) & 7))
+		__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	else
+		__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return r;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
 	void *r = d;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) :: "memory");
+	u64 q = n / 8;
+
+	if (!(((u64)d | (u64)s | n) & 7))
+		__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(q) :: "memory");
+	else
+		__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) :: "memory");
 	return r;
 }
 
@@ -154,6 +166,7 @@ void panic(const char *fmt, ...)
 {
 	va_list ap;
 
+	vblk_log_flush();
 	klog("AF PANIC t=%lu", now_ns());
 	va_start(ap, fmt);
 	vlog("AF PANICMSG ", fmt, ap);

@@ -169,6 +169,21 @@ bool user_range_ok(u64 va, u64 len)
 	return true;
 }
 
+/* Physical address of user va in the loaded address space (user, writable),
+ * 0 if not mapped so: the kernel's identity map reaches it there. */
+u64 user_phys(u64 va)
+{
+	struct as *a = this_cpu()->active;
+	u64 *pte;
+
+	if (!a || va < USER_VDSO || va >= (1UL << 47))
+		return 0;
+	pte = walk(a->root, va & ~(PAGE - 1), false);
+	if (!pte || (*pte & (PTE_P | PTE_W | PTE_U)) != (PTE_P | PTE_W | PTE_U))
+		return 0;
+	return (*pte & PTE_ADDR) | (va & (PAGE - 1));
+}
+
 /* The stub page for the configured gate (int3 or ud2), shared read-only. */
 void mm_vdso_init(void)
 {

@@ -111,8 +111,12 @@ void prog_seqread(long arg, long pid)
 	uint64_t base = (uint64_t)arg * (uint64_t)blocks * 8;
 
 	for (long k = 0; k < blocks; k++) {
-		if (sys(SYS_READ, (long)(base + (uint64_t)k * 8), (long)USER_DATA, 8) < 0)
+		long r = sys(SYS_READ, (long)(base + (uint64_t)k * 8), (long)USER_DATA, 8);
+
+		if (r < 0)
 			exit_(2);
+		if (r > 0)		/* runtime= is over */
+			break;
 		if (think)
 			sys(SYS_SLEEP, think, 0, 0);
 	}
@@ -128,8 +132,12 @@ void prog_randread(long arg, long pid)
 	if (!cap)
 		exit_(2);
 	for (long k = 0; k < blocks; k++) {
-		if (sys(SYS_READ, (long)(rng(&s) % cap * 8), (long)USER_DATA, 8) < 0)
+		long r = sys(SYS_READ, (long)(rng(&s) % cap * 8), (long)USER_DATA, 8);
+
+		if (r < 0)
 			exit_(2);
+		if (r > 0)
+			break;
 		if (think)
 			sys(SYS_SLEEP, think, 0, 0);
 	}
@@ -167,6 +175,41 @@ void prog_writer(long arg, long pid)
 	}
 	sys(SYS_REPORT, bad ? R_VERIFY_BAD : R_VERIFY_OK, (long)base, blocks * 8);
 	exit_(bad ? 4 : 0);
+}
+
+/*
+ * A streaming writer: jobs threads (one address space) write its region
+ * [arg*R, (arg+1)*R) in 4 KiB blocks, each taking the next block from a
+ * shared counter, so jobs writes are in flight; with runtime= it wraps
+ * round until the time is over, else it writes the region once.
+ */
+static void streamw_body(long arg, long tid)
+{
+	long blocks = param(P_BLOCKS);
+	uint64_t base = (uint64_t)arg * (uint64_t)blocks * 8;
+	long *next = (long *)(USER_DATA + (USER_DATA_PAGES - 1) * 4096);
+
+	for (;;) {
+		long k = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED), r;
+
+		if (k >= blocks && !param(P_RUNTIME))
+			break;
+		r = sys(SYS_WRITE, (long)(base + (uint64_t)(k % blocks) * 8), (long)USER_DATA, 8);
+		if (r < 0)
+			exit_(2);
+		if (r > 0)
+			break;
+	}
+	exit_(0);
+}
+
+void prog_streamw(long arg, long pid)
+{
+	long jobs = param(P_JOBS);
+
+	for (long j = 1; j < jobs; j++)
+		sys(SYS_THREAD, (long)streamw_body, arg, 0);
+	streamw_body(arg, pid);
 }
 
 static void thread_body(long arg, long tid)
@@ -215,6 +258,11 @@ void prog_init(long workload, long pid)
 	case W_THREADS:
 		spawn_n(PROG_THREADED, n, jobs, 0);
 		break;
+	case W_RWMIX:
+		/* n sequential readers of regions 0..n-1 and one writer of region n */
+		sys(SYS_SPAWN, PROG_STREAMW, n, 0);
+		spawn_n(PROG_SEQREAD, n, n, 0);
+		break;
 	case W_MIX:
 		sys(SYS_SPAWN, PROG_MAKE, 0, 0);
 		sys(SYS_SPAWN, PROG_SLEEPER, 0, 0);
@@ -223,5 +271,6 @@ void prog_init(long workload, long pid)
 		break;
 	}
 	wait_all();
-	exit_(0);
+	/* disklog=disk: the disk requests' log to the disk, now that they are done */
+	exit_(sys(SYS_LOGDUMP, 0, 0, 0) < 0 ? 5 : 0);
 }

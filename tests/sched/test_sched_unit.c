@@ -573,6 +573,29 @@ static void t_fast_device(void)
 	h_free(&h);
 }
 
+/* Quick sequential reads, slow seeks (a 7200 rpm disk, 4 KiB reads): not a
+ * fast device, however short the runs between seeks make the mean. */
+static void t_slow_seeks(void)
+{
+	struct h h;
+
+	check_case = "antic-on-with-quick-reads-slow-seeks";
+	if (!CHECK(!h_init(&h, "anticipatory", NULL), "create"))
+		return;
+	for (int cycle = 0; cycle < 10; cycle++) {
+		uint64_t base = cycle * 100000ull;	/* requests are 128 sectors */
+
+		if (!CHECK(!h_read(&h, P1, 0, base, 10 * MS, 100 * US), "seek read"))
+			return;
+		for (int k = 1; k < 30; k++)
+			if (!CHECK(!h_read(&h, P1, 0, base + k * 128ull, 60 * US, 100 * US),
+				   "sequential read"))
+				return;
+	}
+	CHECK(as_antic_enabled(h.s), "off: the 60 us sequential reads hid the 10 ms seeks");
+	h_free(&h);
+}
+
 static void t_cap(void)
 {
 	struct af_sched_conf conf;
@@ -751,7 +774,7 @@ int main(void)
 		t_hdd_bad_params,
 		t_think_time, t_seek_stats, t_priors, t_wait_and_hit,
 		t_close_coop, t_exit_hint, t_window_miss, t_deadline_break,
-		t_no_wait_cases, t_write_and_cold, t_fast_device, t_cap,
+		t_no_wait_cases, t_write_and_cold, t_fast_device, t_slow_seeks, t_cap,
 		t_unknown_proc, t_many_keys, t_stats_json,
 	};
 	size_t n = sizeof(tests) / sizeof(*tests);
