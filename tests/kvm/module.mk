@@ -31,4 +31,4 @@ $(ASVMM): $(ASVMM_OBJS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 build-all: $(ASVMM)
-TEST_PROGS += tests/kvm/test-asvmm
+TEST_PROGS += tests/kvm/test-asvmm tests/kvm/test-neighbour
