@@ -200,6 +200,25 @@ static long long tagged(const char *s, uint64_t root)
 	return sum;
 }
 
+/* NOTIFY hints antfarm-blk has received so far, -1 if unknown. */
+static long long notifies(void)
+{
+	char s[8192];
+
+	return hints_stats(s, sizeof(s)) == 0 ? field(s, "notify") : -1;
+}
+
+/* Polls until antfarm-blk has received 'want' NOTIFY hints (up to 5 s);
+ * the last count seen. */
+static long long notifies_wait(long long want)
+{
+	long long n = -1;
+
+	for (int i = 0; i < 500 && (n = notifies()) < want; i++)
+		usleep(10000);
+	return n;
+}
+
 static void on_done(struct vhu_req *r, void *arg)
 {
 	(void)r;
@@ -227,9 +246,16 @@ static int run_case(struct vhu_dev *d, const struct one_case *c)
 	if (!r)
 		return -1;
 	if (c->before && c->vcpu != -1u) {
+		long long seen = notifies();
+
 		a = obs_notify(o1, sizeof(o1), c->vcpu, DB, 0);
 		b = c->decoy ? obs_notify(o2, sizeof(o2), !c->vcpu, DECOY, 0) : NULL;
 		CHECK(inject(a, b, NULL, NULL) == 0, "%s: af-inject failed", c->name);
+		/* "before" means before antfarm-blk sees the kick: the hint has
+		 * to cross the agent first, which a busy host can delay past
+		 * our kick (and a queue's first kick does not wait for hints) */
+		CHECK(notifies_wait(seen + 1) > seen, "%s: the hint never reached antfarm-blk",
+		      c->name);
 	}
 	t0 = af_now_ns();		/* the guest's doorbell write */
 	if (vhu_req_submit(r, VIRTIO_BLK_T_IN, 8, 4096) < 0 || vhu_kick(vq) < 0)
