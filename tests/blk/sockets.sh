@@ -96,6 +96,16 @@ for f in a.sock a.sock.lock a.st a.st.lock a.h a.h.lock; do
 	[ -e "$dir/$f" ] && bad "$f left after SIGTERM"
 done
 [ -e "$dir/d1.img" ] || bad "the disk went"
+# ... and only the inodes it made: what another hand put at its paths stays
+truncate -s 1M "$dir/r.img"
+start r.log "$dir/r.sock" --disk "$dir/r.img" --stats-socket "$dir/r.st" ||
+	bad "replaced paths: $(cat "$dir/r.log")"
+r=$last
+for f in r.sock r.st; do rm -f "$dir/$f"; echo "not ours" > "$dir/$f"; done
+kill $r; wait $r 2>/dev/null
+for f in r.sock r.st; do
+	[ "$(cat "$dir/$f" 2>/dev/null)" = "not ours" ] || bad "$f, replaced while it ran, went at exit"
+done
 
 # 11. the stats JSON with a hostile disk path
 odd=$(printf '%s/q"uo\\te\377.img' "$dir")
