@@ -52,8 +52,8 @@ void af_collector_metrics(struct af_collector *c, FILE *out)
 			bpf_program__name(prog_of(c->skel, i)), c->attached[i] == 1);
 	fprintf(out, "# HELP antfarm_bpf_run_count_total Program invocations (bpf_stats).\n"
 		"# TYPE antfarm_bpf_run_count_total counter\n"
-		"# HELP antfarm_bpf_run_time_ns_total Time spent in the program (bpf_stats).\n"
-		"# TYPE antfarm_bpf_run_time_ns_total counter\n");
+		"# HELP antfarm_bpf_run_time_seconds_total Time spent in the program (bpf_stats).\n"
+		"# TYPE antfarm_bpf_run_time_seconds_total counter\n");
 	for (i = 0; i < af_nprogs; i++) {
 		const char *name = bpf_program__name(prog_of(c->skel, i));
 		uint64_t cnt, ns;
@@ -62,8 +62,10 @@ void af_collector_metrics(struct af_collector *c, FILE *out)
 			continue;
 		fprintf(out, "antfarm_bpf_run_count_total{prog=\"%s\"} %llu\n", name,
 			(unsigned long long)cnt);
-		fprintf(out, "antfarm_bpf_run_time_ns_total{prog=\"%s\"} %llu\n", name,
-			(unsigned long long)ns);
+		/* base unit: seconds, with the nanoseconds kept */
+		fprintf(out, "antfarm_bpf_run_time_seconds_total{prog=\"%s\"} %llu.%09llu\n",
+			name, (unsigned long long)(ns / 1000000000u),
+			(unsigned long long)(ns % 1000000000u));
 	}
 }
 

@@ -33,9 +33,9 @@ def metrics(sock):
         b += c
     out = {}
     for l in b.decode().splitlines():
-        m = re.match(r'(\w+)\{(\w+)="([^"]*)"\} (\d+)$', l)
+        m = re.match(r'(\w+)\{(\w+)="([^"]*)"\} ([0-9.]+)$', l)
         if m:
-            out[(m.group(1), m.group(3))] = int(m.group(4))
+            out[(m.group(1), m.group(3))] = float(m.group(4))
     return out
 
 
@@ -73,8 +73,8 @@ def main():
             progs = {}
             for (k, prog), v in m.items():
                 if k == "antfarm_bpf_run_count_total" and v:
-                    ns = m.get(("antfarm_bpf_run_time_ns_total", prog), 0)
-                    progs[prog] = {"runs": v, "ns_per_run": round(ns / v, 1)}
+                    ns = m.get(("antfarm_bpf_run_time_seconds_total", prog), 0) * 1e9
+                    progs[prog] = {"runs": int(v), "ns_per_run": round(ns / v, 1)}
             emu = progs.get("af_emulate", {}).get("runs", 0)
             sw = m.get(("antfarm_bpf_events_total", "switch"), 0)
             print(json.dumps({"bench": "bpf-live", "workload": name, "programs": progs,
