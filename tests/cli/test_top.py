@@ -4,7 +4,9 @@
 as periodic text when standard output is not a terminal, and full-screen
 under tmux (a private tmux server): the rows, switches per second of a
 process that is switching, an exit shown as it happens, the sort keys, and
-q restoring the terminal and exiting 0."""
+q restoring the terminal and exiting 0.  Where KVM works, also live: the
+real agent attached to the tracepoints while asvmm (tests/kvm) switches
+among its processes, and top shows that VM by name with its switch rate."""
 
 import os
 import re
@@ -17,7 +19,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 from agentlib import Agent, CLI, check, preflight, report, skip  # noqa: E402
+import qemu as qemulib  # noqa: E402
+
+ASVMM = os.path.join(os.environ.get("ANTFARM_BUILD", "build"), "tests", "kvm", "asvmm")
 
 K1, K2 = "0xffff888071000000", "0xffff888072000000"
 VM1, VM2 = 7101, 7102
@@ -131,6 +137,42 @@ def screen_mode(agent, d):
     t("kill-server", check_rc=False)
 
 
+def live_mode(d):
+    """top over a live KVM guest: asvmm switching among 3 processes."""
+    why = qemulib.kvm_problem() or (None if os.access(ASVMM, os.X_OK) else ASVMM + " not built")
+    if why:
+        print("note: live part skipped: " + why)
+        return
+    agent = Agent(attach=True)
+    t = Tmux(d)
+    vm = None
+    try:
+        vm = subprocess.Popen([ASVMM, "--scenario", "switch", "--live", "3", "--rounds", "3000",
+                               "--truth", "/dev/null"], stdout=subprocess.DEVNULL)
+        t("new-session", "-d", "-s", "top", "-x", "120", "-y", "30",
+          "%s --socket %s top --interval 500; echo top exited $?; sleep 60" % (CLI, agent.sock))
+
+        def ours(s):	# (name, sw/s) of the rows of asvmm's VM
+            return [(f[1], f[6]) for l in s.splitlines() for f in [l.split()]
+                    if len(f) >= 7 and f[0] == str(vm.pid)]
+
+        def live(s):
+            return any(n == "asvmm" and re.fullmatch(r"[0-9.]+", r) and float(r) > 0
+                       for n, r in ours(s))
+        s = t.wait_for(live, secs=30)
+        check(live(s), "live: the guest's VM by name, switching", s)
+        check(vm.poll() is None, "live: the guest was still running when top showed it")
+        t("send-keys", "-t", "top", "q")
+        s = t.wait_for(lambda s: "top exited" in s)
+        check("top exited 0" in s, "live: q exits 0", s)
+    finally:
+        if vm and vm.poll() is None:
+            vm.terminate()
+            vm.wait()
+        t("kill-server", check_rc=False)
+        agent.cleanup()
+
+
 def main():
     preflight()
     if not shutil.which("tmux"):
@@ -144,6 +186,9 @@ def main():
         screen_mode(agent, d)
     finally:
         agent.cleanup()
+    try:
+        live_mode(d)
+    finally:
         subprocess.run(["tmux", "-S", os.path.join(d, "tmux.sock"), "kill-server"],
                        capture_output=True)
         shutil.rmtree(d, ignore_errors=True)
