@@ -67,17 +67,6 @@ struct bpf_program *prog_of(struct antfarm_bpf *s, size_t i)
 	return i < AF_NPROGS ? bpf_object__find_program_by_name(s->obj, af_progs[i].name) : NULL;
 }
 
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 static int libbpf_quiet(enum libbpf_print_level l, const char *fmt, va_list ap)
 {
 	return 0;
@@ -117,7 +106,7 @@ static int choose_programs(struct af_collector *c, char *err, size_t errlen)
 		for (i = 0; i < AF_NPROGS && strcmp(af_progs[i].name, bpf_program__name(p)); i++)
 			;
 		if (i == AF_NPROGS) {
-			set_err(err, errlen, "BPF program %s has no row in the collector's "
+			errbuf_set(err, errlen, "BPF program %s has no row in the collector's "
 				"program table", bpf_program__name(p));
 			return -EINVAL;
 		}
@@ -141,7 +130,7 @@ static int choose_programs(struct af_collector *c, char *err, size_t errlen)
 				  want ? "load" : "skip");
 	}
 	if (!ncr3 && !c->opts.force_host && !c->opts.only_progs && !c->opts.lifecycle) {
-		set_err(err, errlen, "no KVM tracepoint that shows CR3 (kvm_emulate_insn, kvm_exit, "
+		errbuf_set(err, errlen, "no KVM tracepoint that shows CR3 (kvm_emulate_insn, kvm_exit, "
 			"kvm_entry, kvm_cr) is in this kernel's BTF: load the kvm module "
 			"(modprobe kvm_intel or kvm_amd) or use a kernel with KVM tracepoints");
 		return -ENOENT;
@@ -197,7 +186,7 @@ static int attach_all(struct af_collector *c, char *err, size_t errlen)
 		if (!l) {
 			int e = -errno;
 
-			set_err(err, errlen, "cannot attach %s to tracepoint %s: %s",
+			errbuf_set(err, errlen, "cannot attach %s to tracepoint %s: %s",
 				bpf_program__name(prog_of(c->skel, i)), af_progs[i].tp,
 				strerror(-e));
 			return e;
@@ -344,18 +333,18 @@ int af_collector_open(struct af_collector **out, const struct af_collector_opts 
 
 	*out = NULL;
 	if (geteuid() != 0) {
-		set_err(err, errlen, "must run as root: loading BPF programs on KVM tracepoints "
+		errbuf_set(err, errlen, "must run as root: loading BPF programs on KVM tracepoints "
 			"needs CAP_BPF and CAP_PERFMON");
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		set_err(err, errlen, "no kernel BTF (/sys/kernel/btf/vmlinux): use a kernel built "
+		errbuf_set(err, errlen, "no kernel BTF (/sys/kernel/btf/vmlinux): use a kernel built "
 			"with CONFIG_DEBUG_INFO_BTF=y");
 		return -ENOENT;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	c->stats_fd = -1;
@@ -376,7 +365,7 @@ int af_collector_open(struct af_collector **out, const struct af_collector_opts 
 	c->skel = antfarm_bpf__open();
 	if (!c->skel) {
 		r = -errno;
-		set_err(err, errlen, "cannot open the BPF object: %s", strerror(-r));
+		errbuf_set(err, errlen, "cannot open the BPF object: %s", strerror(-r));
 		goto fail;
 	}
 	r = choose_programs(c, err, errlen);
@@ -385,7 +374,7 @@ int af_collector_open(struct af_collector **out, const struct af_collector_opts 
 	configure(c);
 	r = antfarm_bpf__load(c->skel);
 	if (r) {
-		set_err(err, errlen, "cannot load the BPF programs: %s (run with -v for the "
+		errbuf_set(err, errlen, "cannot load the BPF programs: %s (run with -v for the "
 			"verifier log)", strerror(-r));
 		goto fail;
 	}
@@ -403,7 +392,7 @@ int af_collector_open(struct af_collector **out, const struct af_collector_opts 
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.rb), on_sample, c, NULL);
 	if (!c->rb) {
 		r = -errno;
-		set_err(err, errlen, "cannot set up the ring buffer: %s", strerror(-r));
+		errbuf_set(err, errlen, "cannot set up the ring buffer: %s", strerror(-r));
 		goto fail;
 	}
 	snprintf(c->note, sizeof(c->note), "%s", af_host_fidelity_note(&c->host));

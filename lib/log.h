@@ -15,6 +15,7 @@
 #define AF_LIB_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define LOG_REPEAT_SECONDS 10
 
@@ -30,5 +31,10 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));	/* o
 /* Priority LOG_WARNING, LOG_INFO or LOG_DEBUG; a trailing newline in fmt
  * is dropped (for libraries' print callbacks). */
 void log_vmsg(int pri, const char *fmt, va_list ap);
+
+/* For functions that report errors to their caller as text instead of
+ * logging them: the message into err[len] (nothing when err is NULL). */
+void errbuf_set(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

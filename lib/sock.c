@@ -5,7 +5,6 @@
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,17 +15,6 @@
 #include "log.h"
 #include "num.h"
 #include "sock.h"
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 int sock_abspath(const char *path, char *out, size_t len)
 {
@@ -81,10 +69,10 @@ static void lock_busy(int fd, const char *path, const char *lock_path, char *err
 	if (n > 0)
 		pid[strcspn(pid, "\n")] = 0;
 	if (n > 0 && !parse_u64(pid, 1, INT_MAX, &v))
-		set_err(err, errlen, "another process (pid %s) is already listening on %s "
+		errbuf_set(err, errlen, "another process (pid %s) is already listening on %s "
 			"(it holds %s)", pid, path, lock_path);
 	else
-		set_err(err, errlen, "another process is already listening on %s (it holds %s)",
+		errbuf_set(err, errlen, "another process is already listening on %s (it holds %s)",
 			path, lock_path);
 }
 
@@ -99,12 +87,12 @@ static int take_lock(struct sock_listener *l, char *err, size_t errlen)
 		char pid[16];
 
 		if (fd < 0) {
-			set_err(err, errlen, "cannot open lock file %s: %s", l->lock_path,
+			errbuf_set(err, errlen, "cannot open lock file %s: %s", l->lock_path,
 				strerror(errno));
 			return -1;
 		}
 		if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-			set_err(err, errlen, "lock file %s is not a regular file", l->lock_path);
+			errbuf_set(err, errlen, "lock file %s is not a regular file", l->lock_path);
 			close(fd);
 			return -1;
 		}
@@ -112,7 +100,7 @@ static int take_lock(struct sock_listener *l, char *err, size_t errlen)
 			if (errno == EWOULDBLOCK)
 				lock_busy(fd, l->path, l->lock_path, err, errlen);
 			else
-				set_err(err, errlen, "cannot lock %s: %s", l->lock_path,
+				errbuf_set(err, errlen, "cannot lock %s: %s", l->lock_path,
 					strerror(errno));
 			close(fd);
 			return -1;
@@ -132,7 +120,7 @@ static int take_lock(struct sock_listener *l, char *err, size_t errlen)
 		l->lock_ino = st.st_ino;
 		return 0;
 	}
-	set_err(err, errlen, "cannot lock %s: it keeps being replaced", l->lock_path);
+	errbuf_set(err, errlen, "cannot lock %s: it keeps being replaced", l->lock_path);
 	return -1;
 }
 
@@ -149,35 +137,35 @@ static int claim_path(const struct sock_listen_opts *o, const char *path,
 	if (lstat(path, &st)) {
 		if (errno == ENOENT)
 			return 0;
-		set_err(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot stat %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		set_err(err, errlen, "%s exists and is not a socket; refusing to replace it "
+		errbuf_set(err, errlen, "%s exists and is not a socket; refusing to replace it "
 			"(remove it or choose another path)", path);
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, o->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_err(err, errlen, "socket: %s", strerror(errno));
+		errbuf_set(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	e = errno;
 	close(fd);
 	if (r == 0 || e == EAGAIN || e == EINPROGRESS) {
-		set_err(err, errlen, "another process is already listening on %s", path);
+		errbuf_set(err, errlen, "another process is already listening on %s", path);
 		return -1;
 	}
 	if (e != ECONNREFUSED) {
-		set_err(err, errlen, "%s is in use (%s); refusing to replace it", path,
+		errbuf_set(err, errlen, "%s is in use (%s); refusing to replace it", path,
 			e == EPROTOTYPE ? "a socket of another type" : strerror(e));
 		return -1;
 	}
 	log_info("removing stale socket %s", path);
 	if (unlink(path) && errno != ENOENT) {
-		set_err(err, errlen, "cannot remove stale socket %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot remove stale socket %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -216,21 +204,21 @@ static int bind_listen(struct sock_listener *l, const struct sock_listen_opts *o
 	strcpy(sa.sun_path, tmp);
 	fd = socket(AF_UNIX, o->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_err(err, errlen, "socket: %s", strerror(errno));
+		errbuf_set(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	old = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (r) {
-		set_err(err, errlen, "cannot listen on %s: %s", l->path, strerror(errno));
+		errbuf_set(err, errlen, "cannot listen on %s: %s", l->path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (lstat(tmp, &st) || chmod(tmp, mode) ||
 	    (o->gid != (gid_t)-1 && chown(tmp, (uid_t)-1, o->gid)) ||
 	    listen(fd, o->backlog ? o->backlog : 16) || rename_noreplace(tmp, l->path)) {
-		set_err(err, errlen, "cannot listen on %s: %s", l->path,
+		errbuf_set(err, errlen, "cannot listen on %s: %s", l->path,
 			errno == EEXIST ? "it appeared while starting" : strerror(errno));
 		unlink(tmp);
 		close(fd);
@@ -251,12 +239,12 @@ int sock_listen(struct sock_listener *l, const struct sock_listen_opts *o,
 
 	sock_listener_init(l);
 	if (sock_abspath(o->path, l->path, sizeof(l->path))) {
-		set_err(err, errlen, "%s path too long: %s", o->what ? o->what : "socket", o->path);
+		errbuf_set(err, errlen, "%s path too long: %s", o->what ? o->what : "socket", o->path);
 		return -1;
 	}
 	n = snprintf(tmp, sizeof(tmp), "%s.%d.tmp", l->path, (int)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		set_err(err, errlen, "%s path too long: %s", o->what ? o->what : "socket", o->path);
+		errbuf_set(err, errlen, "%s path too long: %s", o->what ? o->what : "socket", o->path);
 		return -1;
 	}
 	snprintf(l->lock_path, sizeof(l->lock_path), "%s.lock", l->path);
