@@ -67,6 +67,7 @@ struct af_agent {
 	struct af_client *clients;
 	struct af_client *dead;		/* closed, freed after the epoll batch */
 	int nclients, nsubscribers, switch_subscribers, notify_subscribers;
+	int notify_all;			/* notify subscribers without an "addr" list */
 	int no_switch;			/* --no-switch: never produce switch records */
 	unsigned long next_client_id;
 	struct sbuf ev_line;		/* scratch: the current event's JSON */
@@ -98,6 +99,10 @@ int server_open(struct af_agent *a, char *err, size_t errlen);
 void server_limit_clients(struct af_agent *a);
 void server_close(struct af_agent *a);
 void server_event(struct af_agent *a, const struct af_event *ev);
+/* The notify records the BPF side makes: every address while one notify
+ * subscriber (or the recorder) has no "addr" list, else the union of the
+ * lists.  'leaving': a client whose subscription is ending now. */
+void server_notify_sync(struct af_agent *a, const struct af_client *leaving);
 void server_flush(struct af_agent *a);
 void server_tick(struct af_agent *a, uint64_t now_ns);
 void server_reap(struct af_agent *a);

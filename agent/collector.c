@@ -568,10 +568,21 @@ static void notify_sync(struct af_collector *c)
 	}
 }
 
-void af_collector_set_want_notify(struct af_collector *c, int on)
+void af_collector_set_want_notify(struct af_collector *c, int on, const uint64_t *addr,
+				  unsigned naddr)
 {
+	struct antfarm_bpf__bss *bss = c->skel->bss;
+
+	if (naddr > AF_NOTIFY_ADDRS)
+		naddr = 0;	/* more than the program checks: all of them */
+	/* the list before its length: a running program never reads an
+	 * address that is not there yet */
+	bss->cfg_notify_naddr = 0;
+	for (unsigned i = 0; i < naddr; i++)
+		bss->cfg_notify_addr[i] = addr[i];
+	bss->cfg_notify_naddr = naddr;
 	c->want_notify = on;
-	c->skel->bss->cfg_want_notify = on ? 1 : 0;
+	bss->cfg_want_notify = on ? 1 : 0;
 	notify_sync(c);
 }
 

@@ -67,7 +67,10 @@ void af_collector_tick(struct af_collector *c, uint64_t now_ns);
 void af_collector_set_want_switch(struct af_collector *c, int on);
 /* Every guest MMIO/PIO write as a notify record (a subscriber wants them),
  * or only those the notify filters pass (antfarm_abi.h). */
-void af_collector_set_want_notify(struct af_collector *c, int on);
+/* on: notify records of every VM's MMIO/PIO writes at the naddr addresses
+ * (0: at every address), besides the doorbells of af_collector_notify_filter. */
+void af_collector_set_want_notify(struct af_collector *c, int on, const uint64_t *addr,
+				  unsigned naddr);
 /* The notify filter of the VM whose VMM is vm_pid; f NULL removes it (that
  * VM then produces no notify records).  0 or -errno. */
 int af_collector_notify_filter(struct af_collector *c, uint32_t vm_pid,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "proto.h"
+#include "lib/num.h"
 
 #define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : NULL)
 
@@ -90,6 +91,47 @@ static int parse_cmd(const struct json_val *v, enum af_cmd *cmd, char *err, size
 	return -1;
 }
 
+/* "addr": [A, ...], each a number or a string ("0x80", "128"). */
+static int parse_addrs(const struct json_val *v, struct af_request *req, char *err, size_t errlen)
+{
+	char name[48];
+
+	if (v->type != JSON_ARR || !v->nitems || v->nitems > AF_REQ_MAX_ADDR) {
+		snprintf(err, errlen, "\"addr\" must be a list of 1 to %d addresses",
+			 AF_REQ_MAX_ADDR);
+		return -1;
+	}
+	for (int i = 0; i < v->nitems; i++) {
+		const struct json_val *a = &v->items[i];
+		uint64_t u;
+
+		if (a->type == JSON_NUM && a->is_uint)
+			u = a->u;
+		else if (a->type != JSON_STR || parse_u64(a->str, 0, UINT64_MAX, &u)) {
+			snprintf(err, errlen, "bad address %s in \"addr\" (a number, or a string "
+				 "such as \"0x80\")", quoted(a, name, sizeof(name)));
+			return -1;
+		}
+		req->addr[req->naddr++] = u;
+	}
+	if (!(req->events & AF_EVMASK(AF_EV_NOTIFY))) {
+		snprintf(err, errlen, "\"addr\" filters notify events, which this "
+			 "subscription does not ask for");
+		return -1;
+	}
+	return 0;
+}
+
+int af_request_wants_addr(const struct af_request *req, uint64_t addr)
+{
+	if (!req->naddr)
+		return 1;
+	for (unsigned i = 0; i < req->naddr; i++)
+		if (req->addr[i] == addr)
+			return 1;
+	return 0;
+}
+
 static int check_request(const struct json_obj *o, struct af_request *req,
 			 char *err, size_t errlen)
 {
@@ -97,8 +139,9 @@ static int check_request(const struct json_obj *o, struct af_request *req,
 
 	for (int i = 0; i < o->n; i++) {
 		const char *k = o->kv[i].key;
-		if (strcmp(k, AF_KEY_CMD) && strcmp(k, AF_KEY_EVENTS) && strcmp(k, AF_KEY_VM)) {
-			snprintf(err, errlen, "unknown key \"%.*s\" (known: cmd, events, vm)",
+		if (strcmp(k, AF_KEY_CMD) && strcmp(k, AF_KEY_EVENTS) && strcmp(k, AF_KEY_VM) &&
+		    strcmp(k, AF_KEY_ADDR)) {
+			snprintf(err, errlen, "unknown key \"%.*s\" (known: cmd, events, vm, addr)",
 				 (int)utf8_cut(k, strlen(k), 40), k);
 			return -1;
 		}
@@ -123,6 +166,14 @@ static int check_request(const struct json_obj *o, struct af_request *req,
 			return -1;
 		}
 		req->vm = v->u;
+	}
+	if ((v = json_get(o, AF_KEY_ADDR))) {
+		if (req->cmd != AF_CMD_SUBSCRIBE) {
+			snprintf(err, errlen, "\"addr\" is only for subscriptions, not with \"cmd\"");
+			return -1;
+		}
+		if (parse_addrs(v, req, err, errlen))
+			return -1;
 	}
 	return 0;
 }

@@ -28,7 +28,12 @@ struct af_request {
 	enum af_cmd cmd;
 	uint32_t events;	/* AF_EVMASK bits (subscriptions) */
 	uint32_t vm;		/* VMM pid filter, 0 = all */
+	unsigned naddr;		/* notify events only at these addresses; 0 = all */
+	uint64_t addr[AF_REQ_MAX_ADDR];
 };
+
+/* Does a subscription with 'req' want notify events at 'addr'? */
+int af_request_wants_addr(const struct af_request *req, uint64_t addr);
 
 /* Returns 0, or -1 with a sentence in err. */
 int af_request_parse(const char *line, size_t len, struct af_request *req,

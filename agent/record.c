@@ -105,8 +105,9 @@ int record_open(struct af_agent *a, const char *path, char *err, size_t errlen)
 	if (!a->no_switch && a->switch_subscribers++ == 0)
 		af_collector_set_want_switch(a->col, 1);
 	/* and every device write, not only the doorbells hints need */
-	if (a->notify_subscribers++ == 0)
-		af_collector_set_want_notify(a->col, 1);
+	a->notify_subscribers++;
+	a->notify_all++;
+	server_notify_sync(a, NULL);
 	header(a, r);
 	r->w.fn = obs_ready;
 	if (af_collector_record(a->col, on_obs, r) ||

@@ -26,13 +26,38 @@ enum { CL_REQ, CL_SUB, CL_CLOSING };
  * records of every device write the next: the BPF side produces them only
  * while some subscriber asked for them (notify: beyond the doorbells the
  * hint backends need). */
+void server_notify_sync(struct af_agent *a, const struct af_client *leaving)
+{
+	uint64_t addr[AF_NOTIFY_ADDRS];
+	unsigned n = 0;
+
+	if (!a->notify_all)
+		for (const struct af_client *c = a->clients; c && n <= AF_NOTIFY_ADDRS; c = c->next) {
+			if (c == leaving || c->state != CL_SUB ||
+			    !(c->req.events & AF_EVMASK(AF_EV_NOTIFY)))
+				continue;
+			for (unsigned i = 0; i < c->req.naddr && n <= AF_NOTIFY_ADDRS; i++) {
+				unsigned j = 0;
+
+				while (j < n && addr[j] != c->req.addr[i])
+					j++;
+				if (j == n && n++ < AF_NOTIFY_ADDRS)
+					addr[j] = c->req.addr[i];
+			}
+		}
+	/* n > AF_NOTIFY_ADDRS (the union does not fit): every address */
+	af_collector_set_want_notify(a->col, a->notify_subscribers > 0, addr,
+				     a->notify_all ? 0 : n);
+}
+
 static void sub_count(struct af_agent *a, struct af_client *c, int delta)
 {
 	a->nsubscribers += delta;
 	if (c->req.events & AF_EVMASK(AF_EV_NOTIFY)) {
 		a->notify_subscribers += delta;
-		if (a->notify_subscribers == (delta > 0 ? 1 : 0))
-			af_collector_set_want_notify(a->col, delta > 0);
+		if (!c->req.naddr)
+			a->notify_all += delta;
+		server_notify_sync(a, delta < 0 ? c : NULL);
 	}
 	if (!(c->req.events & AF_EVMASK(AF_EV_SWITCH)))
 		return;
@@ -135,6 +160,14 @@ static void subscribe_ack(struct af_client *c)
 	sb_puts(&b, "]");
 	if (c->req.vm)
 		sb_printf(&b, ",\"vm\":%u", c->req.vm);
+	if (c->req.naddr) {
+		sb_puts(&b, ",\"addr\":[");
+		for (unsigned i = 0; i < c->req.naddr; i++) {
+			sb_puts(&b, i ? "," : "");
+			sb_hex(&b, c->req.addr[i]);
+		}
+		sb_puts(&b, "]");
+	}
 	sb_puts(&b, "}\n");
 	if (!b.failed)
 		outq_push(&c->q, b.p, b.len);
@@ -383,7 +416,8 @@ void server_event(struct af_agent *a, const struct af_event *ev)
 		vmname_forget(a->names, ev->vm_pid);
 	for (struct af_client *c = a->clients; c; c = c->next) {
 		if (c->state != CL_SUB || !(c->req.events & bit) ||
-		    (c->req.vm && c->req.vm != ev->vm_pid))
+		    (c->req.vm && c->req.vm != ev->vm_pid) ||
+		    (ev->type == AF_EV_NOTIFY && !af_request_wants_addr(&c->req, ev->addr)))
 			continue;
 		/* encode once per record, and only if someone wants it */
 		if (!encoded) {

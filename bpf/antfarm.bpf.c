@@ -33,7 +33,9 @@ volatile __u32 cfg_want_switch = 0;
 volatile __u64 cfg_idle_ns = 0;
 volatile __u64 cfg_keep_ns = 0;	/* exited processes are forgotten after this */
 volatile __u32 cfg_record = 0;	/* --record: copy every observation to the "obs" ring */
-volatile __u32 cfg_want_notify = 0;	/* a subscriber wants every MMIO/PIO write (notify_filter) */
+volatile __u32 cfg_want_notify = 0;	/* a subscriber wants MMIO/PIO writes (notify_filter) */
+volatile __u32 cfg_notify_naddr = 0;	/* ... at these addresses only; 0: at every address */
+volatile __u64 cfg_notify_addr[AF_NOTIFY_ADDRS];
 
 __u64 state_seq = 0;	/* bumped by VM teardown: invalidates the per-CPU CR3 caches */
 __u64 ev_seq = 0;	/* af_event.seq */
@@ -632,8 +634,16 @@ static AF_INLINE int af_notify_wanted(__u64 addr, __u64 value)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, i;
 	struct af_notify_filter *f;
 
-	if (cfg_want_notify)
-		return 1;
+	if (cfg_want_notify) {
+		if (!cfg_notify_naddr)
+			return 1;
+		for (i = 0; i < AF_NOTIFY_ADDRS; i++) {
+			if (i >= cfg_notify_naddr)
+				break;
+			if (cfg_notify_addr[i] == addr)
+				return 1;
+		}
+	}
 	f = bpf_map_lookup_elem(&notify_filter, &tgid);
 	if (!f)
 		return 0;

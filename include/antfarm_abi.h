@@ -283,6 +283,8 @@ enum af_obs_kind {
  * every write passes.  Never applied to replayed observations.
  */
 #define AF_NF_DOORBELLS	64
+/* addresses of notify events subscribers asked for (cfg_notify_addr) */
+#define AF_NOTIFY_ADDRS	16
 #define AF_NF_LEARNING	0x1
 
 struct af_notify_filter {

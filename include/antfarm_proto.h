@@ -17,6 +17,8 @@
 #define AF_KEY_CMD		"cmd"
 #define AF_KEY_EVENTS		"events"
 #define AF_KEY_VM		"vm"
+#define AF_KEY_ADDR		"addr"		/* notify events: only these addresses */
+#define AF_REQ_MAX_ADDR		AF_NOTIFY_ADDRS
 
 /* commands ({"cmd":NAME}); no "cmd" is a subscription */
 #define AF_CMD_NAME_PS		"ps"

@@ -150,7 +150,7 @@ class Agent:
 class Sub:
     """A subscriber: sends the request, waits for the acknowledgement."""
 
-    def __init__(self, agent, events=None, vm=None, rcvbuf=None):
+    def __init__(self, agent, events=None, vm=None, rcvbuf=None, addr=None):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         if rcvbuf:
             self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -160,12 +160,15 @@ class Sub:
             req["events"] = events
         if vm is not None:
             req["vm"] = vm
+        if addr is not None:
+            req["addr"] = addr
         self.s.sendall(json.dumps(req).encode() + b"\n")
         self.buf = b""
         self.events = []
         ack = self.next(10)
         if ack is None or "subscribed" not in ack:
             raise RuntimeError("no subscription ack: %r" % ack)
+        self.ack = ack
 
     def next(self, timeout):
         end = time.time() + timeout

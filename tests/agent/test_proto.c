@@ -154,6 +154,31 @@ static void test_requests(void)
 	CHECK(req("{\"cmd\":\"ps\",\"events\":[\"exit\"]}", &r, err) &&
 	      strstr(err, "only for subscriptions"), "events with cmd: %s", err);
 	CHECK(req("{\"colour\":\"red\"}", &r, err) && strstr(err, "unknown key"), "unknown key");
+
+	/* notify address filters: numbers or strings, notify subscriptions only */
+	CHECK(req("{\"events\":[\"notify\",\"exit\"],\"addr\":[128,\"0xfeb00e50\",\"234\"]}",
+		  &r, err) == 0 && r.naddr == 3 && r.addr[0] == 0x80 && r.addr[1] == 0xfeb00e50 &&
+	      r.addr[2] == 234, "addr list: %s", err);
+	CHECK(af_request_wants_addr(&r, 0x80) && !af_request_wants_addr(&r, 0xe9),
+	      "addr filter matches only its addresses");
+	CHECK(req("{\"events\":[\"notify\"]}", &r, err) == 0 && r.naddr == 0 &&
+	      af_request_wants_addr(&r, 0xe9), "no addr: every address");
+	CHECK(req("{\"events\":[\"notify\"],\"addr\":[]}", &r, err) && strstr(err, "\"addr\""),
+	      "empty addr: %s", err);
+	CHECK(req("{\"events\":[\"notify\"],\"addr\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}",
+		  &r, err) && strstr(err, "1 to 16"), "17 addresses: %s", err);
+	CHECK(req("{\"events\":[\"notify\"],\"addr\":[-1]}", &r, err) &&
+	      strstr(err, "bad address"), "negative address: %s", err);
+	CHECK(req("{\"events\":[\"notify\"],\"addr\":[\"0xzz\"]}", &r, err) &&
+	      strstr(err, "bad address \"0xzz\""), "bad hex address: %s", err);
+	CHECK(req("{\"events\":[\"notify\"],\"addr\":\"0x80\"}", &r, err) &&
+	      strstr(err, "list"), "addr not a list: %s", err);
+	CHECK(req("{\"events\":[\"exit\"],\"addr\":[128]}", &r, err) &&
+	      strstr(err, "does not ask for"), "addr without notify: %s", err);
+	CHECK(req("{\"addr\":[128]}", &r, err) && strstr(err, "does not ask for"),
+	      "addr with the default events: %s", err);
+	CHECK(req("{\"cmd\":\"ps\",\"addr\":[128]}", &r, err) &&
+	      strstr(err, "only for subscriptions"), "addr with cmd: %s", err);
 	CHECK(req("GET / HTTP/1.0", &r, err) && strstr(err, "not a JSON object"), "http: %s", err);
 	CHECK(req("", &r, err) && strstr(err, "not a JSON object"), "empty line");
 
