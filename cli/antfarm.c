@@ -29,7 +29,8 @@ const char usage_text[] =
 "\n"
 "SYNOPSIS\n"
 "    antfarm [--socket PATH] [--timeout SEC] ps [--vm PID] [--json]\n"
-"    antfarm [--socket PATH] [--timeout SEC] watch [--vm PID] [--events LIST] [--json]\n"
+"    antfarm [--socket PATH] [--timeout SEC] watch [--vm PID] [--events LIST]\n"
+"            [--addr LIST] [--json]\n"
 "    antfarm [--socket PATH] [--timeout SEC] vms [--json]\n"
 "    antfarm [--socket PATH] [--timeout SEC] stats [--json]\n"
 "    antfarm [--socket PATH] [--timeout SEC] top [--vm PID] [--sort KEY] [--interval MS]\n"
@@ -63,6 +64,10 @@ const char usage_text[] =
 "    --vm PID|NAME       only the VM whose VMM process is PID, or the VM named\n"
 "                        NAME (as antfarm vms shows it)\n"
 "    --events LIST       for watch: the events to follow (see above)\n"
+"    --addr LIST         for watch: notify events only at these guest MMIO\n"
+"                        addresses or I/O ports (comma-separated, at most 16,\n"
+"                        e.g. 0x80,0xfeb00e50); the agent then has the kernel\n"
+"                        side record only those writes\n"
 "    --json              print the agent's JSON lines unchanged\n"
 "    --sort KEY          for top: cpu (default), switches, first-seen, vm\n"
 "    --interval MS       for top: refresh every MS milliseconds (default 1000)\n"
@@ -74,6 +79,7 @@ const char usage_text[] =
 "    antfarm ps --vm 4242 --json         # one VM, machine-readable\n"
 "    antfarm watch --events create,exit  # process creation and exit, live\n"
 "    antfarm watch --events switch --vm 4242 --json | head\n"
+"    antfarm watch --events notify --addr 0x80 # one port's writes, every VM\n"
 "    antfarm vms                         # fidelity per VM\n"
 "    antfarm stats | grep dropped        # is anything being lost?\n"
 "    antfarm top                         # what runs in the guests, now\n"
@@ -84,6 +90,7 @@ struct opts {
 	const char *vm_arg;	/* --vm: a pid or a name */
 	unsigned long vm;
 	const char *events;
+	const char *addr;	/* --addr LIST */
 	int json;
 };
 
@@ -457,36 +464,46 @@ static void watch_line(const struct json_obj *o)
 }
 
 /* --events a,b,c -> ["a","b","c"]; names are checked by the agent. */
-static void events_json(char *out, size_t size, const char *list)
+/* A comma-separated option value as a JSON list of strings (the agent
+ * judges the items); opt and example for the error. */
+static void list_json(char *out, size_t size, const char *list, const char *opt,
+		      const char *example)
 {
 	size_t n = snprintf(out, size, "[");
 
 	for (const char *p = list; *p && n < size;) {
 		size_t len = strcspn(p, ",");
 		if (len == 0 || strcspn(p, "\"\\") < len)
-			die("--events: bad list '%s' (example: create,exit,switch)", list);
+			die("%s: bad list '%s' (example: %s)", opt, list, example);
 		n += snprintf(out + n, size - n, "%s\"%.*s\"", n > 1 ? "," : "", (int)len, p);
 		p += len + (p[len] == ',');
 	}
 	if (n + 2 >= size)
-		die("--events: list too long");
+		die("%s: list too long", opt);
 	strcat(out, "]");
 }
 
 static int cmd_watch(int fd, const struct opts *op)
 {
 	struct reader *r = calloc(1, sizeof(*r));
-	char req[1024], ev[900] = "";
+	char req[2048], part[900];
+	size_t n = 1;
 	char *line;
 
-	if (op->events)
-		events_json(ev, sizeof(ev), op->events);
-	snprintf(req, sizeof(req), "{%s%s%s", ev[0] ? "\"" AF_KEY_EVENTS "\":" : "", ev,
-		 ev[0] && op->vm ? "," : "");
+	strcpy(req, "{");
+	if (op->events) {
+		list_json(part, sizeof(part), op->events, "--events", "create,exit,switch");
+		n += snprintf(req + n, sizeof(req) - n, "\"" AF_KEY_EVENTS "\":%s", part);
+	}
+	if (op->addr) {
+		list_json(part, sizeof(part), op->addr, "--addr", "0x80,0xfeb00e50");
+		n += snprintf(req + n, sizeof(req) - n, "%s\"" AF_KEY_ADDR "\":%s",
+			      n > 1 ? "," : "", part);
+	}
 	if (op->vm)
-		snprintf(req + strlen(req), sizeof(req) - strlen(req), "\"" AF_KEY_VM "\":%lu",
-			 op->vm);
-	strcat(req, "}\n");
+		n += snprintf(req + n, sizeof(req) - n, "%s\"" AF_KEY_VM "\":%lu", n > 1 ? "," : "",
+			      op->vm);
+	snprintf(req + n, sizeof(req) - n, "}\n");
 	send_request(fd, req);
 	r->fd = fd;
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -554,6 +571,7 @@ static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_eve
 	static const struct option longopts[] = {
 		{ "vm", required_argument, NULL, 'V' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "addr", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -570,6 +588,11 @@ static void parse_sub_args(int argc, char **argv, struct opts *op, int allow_eve
 			if (!allow_events)
 				die("--events is only for watch");
 			op->events = optarg;
+			break;
+		case 'a':
+			if (!allow_events)
+				die("--addr is only for watch");
+			op->addr = optarg;
 			break;
 		case 'j':
 			op->json = 1;
