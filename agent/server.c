@@ -22,10 +22,6 @@ enum { CL_REQ, CL_SUB, CL_CLOSING };
 
 #define IN_CHUNK 4096
 
-/* Switch records are the bulk of the ring-buffer traffic, and notify
- * records of every device write the next: the BPF side produces them only
- * while some subscriber asked for them (notify: beyond the doorbells the
- * hint backends need). */
 void server_notify_sync(struct af_agent *a, const struct af_client *leaving)
 {
 	uint64_t addr[AF_NOTIFY_ADDRS];
@@ -50,6 +46,10 @@ void server_notify_sync(struct af_agent *a, const struct af_client *leaving)
 				     a->notify_all ? 0 : n);
 }
 
+/* Switch records are the bulk of the ring-buffer traffic, and notify
+ * records of every device write the next: the BPF side produces them only
+ * while some subscriber asked for them (notify: beyond the doorbells the
+ * hint backends need). */
 static void sub_count(struct af_agent *a, struct af_client *c, int delta)
 {
 	a->nsubscribers += delta;
