@@ -83,7 +83,7 @@ $(BUILD)/%.o: %.c $(FLAGS_FILE) | $(BUILD)
 MODULES := lib bpf agent cli blk dist \
 	   tests/lib tests/runner tests/vhu tests/agent tests/blk tests/guest tests/infer tests/sched tests/accuracy \
 	   tests/kvm tests/replay tests/cli tests/dist tests/http \
-	   bench/agent bench/blk bench/blk-fuzz bench/bpf bench/hostile bench/overhead bench/sched
+	   bench/agent bench/blk bench/fuzz bench/bpf bench/hostile bench/overhead bench/sched
 include $(MODULES:%=%/module.mk)
 
 build-all: $(BINS) $(TEST_PROGS)
