@@ -463,9 +463,8 @@ static void watch_line(const struct json_obj *o)
 	putchar('\n');
 }
 
-/* --events a,b,c -> ["a","b","c"]; names are checked by the agent. */
-/* A comma-separated option value as a JSON list of strings (the agent
- * judges the items); opt and example for the error. */
+/* A comma-separated option value as a JSON list of strings, a,b -> ["a","b"]
+ * (the agent judges the items); opt and example for the error. */
 static void list_json(char *out, size_t size, const char *list, const char *opt,
 		      const char *example)
 {
