@@ -17,6 +17,14 @@ BUILD = os.environ.get("ANTFARM_BUILD", "build")
 AGENT = os.path.join(BUILD, "antfarm-agent")
 CLI = os.path.join(BUILD, "antfarm")
 INJECT = os.path.join(BUILD, "tests", "agent", "af-inject")
+ASVMM = os.path.join(BUILD, "tests", "kvm", "asvmm")
+
+
+def asvmm_problem():
+    """None when asvmm (tests/kvm) can run a live guest here, else why not."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    import qemu
+    return qemu.kvm_problem() or (None if os.access(ASVMM, os.X_OK) else ASVMM + " not built")
 
 failures = []
 

@@ -16,8 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentlib import (Agent, Sub, check, check_bad_requests, preflight,  # noqa: E402
-                      raw_exchange, report, AGENT, CLI)
+from agentlib import (Agent, Sub, asvmm_problem, check, check_bad_requests,  # noqa: E402
+                      preflight, raw_exchange, report, AGENT, ASVMM, CLI)
 
 K1, K2, K3 = "0xffff888001000000", "0xffff888002000000", "0xffff888003000000"
 CR = 2          # AF_SRC_CR: full fidelity
@@ -476,10 +476,7 @@ def test_notify_addr_live():
     """Where KVM works: with only filtered notify subscribers the BPF side
     makes records of those addresses only (asvmm writes a mark port for
     every operation; the filter names another port)."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-    import qemu as qemulib
-    asvmm = os.path.join(os.environ.get("ANTFARM_BUILD", "build"), "tests", "kvm", "asvmm")
-    why = qemulib.kvm_problem() or (None if os.access(asvmm, os.X_OK) else asvmm + " not built")
+    why = asvmm_problem()
     if why:
         print("note: live notify filter part skipped: " + why)
         return
@@ -488,7 +485,7 @@ def test_notify_addr_live():
         def records(addr):
             s = Sub(agent, events=["notify"], addr=addr)
             before = agent.stats().get("events_notify", 0)
-            r = subprocess.run([asvmm, "--scenario", "switch", "--live", "3", "--truth",
+            r = subprocess.run([ASVMM, "--scenario", "switch", "--live", "3", "--truth",
                                 "/dev/null"], capture_output=True, text=True, timeout=120)
             check(r.returncode == 0, "asvmm ran", r.stdout[-500:] + r.stderr[-500:])
             # let the agent empty its ring; not s.drain(): another guest on

@@ -19,11 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from agentlib import Agent, CLI, check, preflight, report, skip  # noqa: E402
-import qemu as qemulib  # noqa: E402
-
-ASVMM = os.path.join(os.environ.get("ANTFARM_BUILD", "build"), "tests", "kvm", "asvmm")
+from agentlib import ASVMM, Agent, CLI, asvmm_problem, check, preflight, report, skip  # noqa: E402
 
 K1, K2 = "0xffff888071000000", "0xffff888072000000"
 VM1, VM2 = 7101, 7102
@@ -139,7 +135,7 @@ def screen_mode(agent, d):
 
 def live_mode(d):
     """top over a live KVM guest: asvmm switching among 3 processes."""
-    why = qemulib.kvm_problem() or (None if os.access(ASVMM, os.X_OK) else ASVMM + " not built")
+    why = asvmm_problem()
     if why:
         print("note: live part skipped: " + why)
         return
